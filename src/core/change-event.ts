@@ -1,0 +1,158 @@
+/**
+ * The envelopes that flow through Hydrant's streams: {@link ChangeEvent} for database
+ * changes (every capture technique) and {@link LogEvent} for events and log lines. Both form
+ * one tagged union on `op`, and both are encoded with the lossless value codec.
+ *
+ * Stream record bytes are UTF-8 JSON of {@link encodeEnvelope}; the `v` field is the format
+ * version (currently 1), so readers can reject what they do not understand.
+ */
+import { CodecError } from './errors.ts';
+import { decodeValue, encodeValue, Timestamp, type Encoded, type Row, type Value } from './values.ts';
+
+/** Operations of a change event. `snapshot` is a row read by a full load. */
+export type ChangeOp = 'insert' | 'update' | 'delete' | 'snapshot' | 'truncate';
+
+/** Where a change came from. */
+export interface ChangeSource {
+  /** Source kind, e.g. `postgres`, `generator`. */
+  readonly kind: string;
+  /** The source's name in the pipeline file (the lake's `databases/<name>/`). */
+  readonly name: string;
+  readonly database: string;
+  readonly schema: string;
+  readonly table: string;
+  /**
+   * Position in the source, totally ordered per source by plain string comparison (sources
+   * use fixed-width encodings, e.g. Postgres `LSN(16 hex)/index(8 hex)`), so that replays and
+   * merges are idempotent.
+   */
+  readonly position: string;
+  readonly txId?: string;
+  /** Commit time of the change's transaction (or capture time where the source has none). */
+  readonly commitTime: Timestamp;
+}
+
+/** One captured database change. */
+export interface ChangeEvent {
+  readonly op: ChangeOp;
+  readonly source: ChangeSource;
+  /** Primary-key columns (or replica-identity columns) of the row. Empty for truncate. */
+  readonly key: Row;
+  readonly before: Row | null;
+  readonly after: Row | null;
+  /** Columns whose value did not change and was not sent (TOAST); keep the previous value. */
+  readonly unchanged?: readonly string[];
+  /** Version of the table's schema (see `schema.ts`). */
+  readonly schemaVersion: number;
+}
+
+/** An event or log line that is not a database change. */
+export interface LogEvent {
+  readonly op: 'event';
+  readonly source: {
+    readonly kind: string;
+    readonly name: string;
+    /** Ordered position in the source (file offset, ingest sequence), or '' where there is none. */
+    readonly position: string;
+  };
+  /** Partition key (e.g. a user id), or null to use the source's default. */
+  readonly key: string | null;
+  /** Event time where the event carries one. */
+  readonly eventTime: Timestamp | null;
+  readonly data: Value;
+}
+
+/** Everything a Hydrant stream carries. */
+export type Envelope = ChangeEvent | LogEvent;
+
+/** Current envelope format version. */
+export const ENVELOPE_VERSION = 1;
+
+function encodeRow(r: Row | null): Encoded {
+  return r === null ? null : (encodeValue(r) as Encoded);
+}
+
+/** Encodes an envelope to UTF-8 JSON bytes. */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  return Buffer.from(envelopeToJson(e), 'utf8');
+}
+
+/** Encodes an envelope to its JSON text. */
+export function envelopeToJson(e: Envelope): string {
+  if (e.op === 'event') {
+    return JSON.stringify({ v: ENVELOPE_VERSION, op: 'event', source: e.source, key: e.key, eventTime: e.eventTime === null ? null : encodeValue(e.eventTime), data: encodeValue(e.data) });
+  }
+  const s = e.source;
+  const out: Record<string, unknown> = {
+    v: ENVELOPE_VERSION,
+    op: e.op,
+    source: { kind: s.kind, name: s.name, database: s.database, schema: s.schema, table: s.table, position: s.position, txId: s.txId, commitTime: encodeValue(s.commitTime) },
+    key: encodeRow(e.key),
+    before: encodeRow(e.before),
+    after: encodeRow(e.after),
+    schemaVersion: e.schemaVersion,
+  };
+  if (e.unchanged !== undefined && e.unchanged.length > 0) out['unchanged'] = e.unchanged;
+  return JSON.stringify(out);
+}
+
+/** Decodes envelope bytes; throws {@link CodecError} naming what is wrong. */
+export function decodeEnvelope(data: Uint8Array): Envelope {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new CodecError(`record is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return envelopeFromJson(j);
+}
+
+/** Decodes a parsed envelope object. */
+export function envelopeFromJson(j: Record<string, unknown>): Envelope {
+  if (typeof j !== 'object' || j === null) throw new CodecError('record is not a JSON object');
+  if (j['v'] !== ENVELOPE_VERSION) throw new CodecError(`unsupported envelope version ${JSON.stringify(j['v'])}: this Hydrant reads version ${ENVELOPE_VERSION}`);
+  const op = j['op'];
+  const src = j['source'] as Record<string, unknown> | undefined;
+  if (typeof src !== 'object' || src === null) throw new CodecError('envelope has no source object');
+  if (op === 'event') {
+    const et = j['eventTime'];
+    return {
+      op: 'event',
+      source: { kind: String(src['kind']), name: String(src['name']), position: String(src['position'] ?? '') },
+      key: typeof j['key'] === 'string' ? j['key'] : null,
+      eventTime: et === null || et === undefined ? null : (decodeValue(et) as Timestamp),
+      data: decodeValue(j['data']),
+    };
+  }
+  if (op !== 'insert' && op !== 'update' && op !== 'delete' && op !== 'snapshot' && op !== 'truncate') throw new CodecError(`unknown op ${JSON.stringify(op)}`);
+  const commitTime = decodeValue(src['commitTime']);
+  if (!(commitTime instanceof Timestamp)) throw new CodecError('source.commitTime is not a timestamp');
+  const ev: ChangeEvent = {
+    op,
+    source: {
+      kind: String(src['kind']),
+      name: String(src['name']),
+      database: String(src['database']),
+      schema: String(src['schema']),
+      table: String(src['table']),
+      position: String(src['position']),
+      ...(typeof src['txId'] === 'string' ? { txId: src['txId'] } : {}),
+      commitTime,
+    },
+    key: (decodeValue(j['key'] ?? {}) ?? {}) as Row,
+    before: j['before'] == null ? null : (decodeValue(j['before']) as Row),
+    after: j['after'] == null ? null : (decodeValue(j['after']) as Row),
+    schemaVersion: typeof j['schemaVersion'] === 'number' ? j['schemaVersion'] : 1,
+    ...(Array.isArray(j['unchanged']) ? { unchanged: j['unchanged'] as string[] } : {}),
+  };
+  return ev;
+}
+
+/**
+ * Partition key of an envelope: table + primary key for changes (so each row's changes stay in
+ * order on one shard), the event's key or source name for events.
+ */
+export function partitionKeyOf(e: Envelope): string {
+  if (e.op === 'event') return e.key ?? e.source.name;
+  return `${e.source.schema}.${e.source.table}:${JSON.stringify(encodeValue(e.key))}`;
+}

@@ -1,0 +1,33 @@
+/**
+ * The transform contract: a transform maps a batch. It sits on a source edge (before anything
+ * is stored: anonymization belongs there) or on a delivery edge (per destination, like
+ * Firehose's Lambda). Records it cannot process are returned in `failed` with a reason; the
+ * runner sends them to `errors/<component>/processing-failed/` and goes on.
+ */
+import type { Envelope } from '../core/change-event.ts';
+
+export interface TransformItem {
+  /** Unique within the batch (the Firehose recordId). */
+  readonly id: string;
+  readonly envelope: Envelope;
+  /** Epoch ms when the record arrived (stream arrival time, or capture time on a source edge). */
+  readonly arrivalTime: number;
+  /** Partition keys for the lake's dynamic partitioning (from a function transform). */
+  readonly partitionKeys?: Readonly<Record<string, string>>;
+}
+
+export interface FailedItem {
+  readonly item: TransformItem;
+  readonly reason: string;
+  readonly attempts: number;
+}
+
+export interface TransformResult {
+  readonly items: TransformItem[];
+  readonly failed: FailedItem[];
+}
+
+export interface Transform {
+  apply(items: readonly TransformItem[]): Promise<TransformResult>;
+  close(): Promise<void>;
+}
