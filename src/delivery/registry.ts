@@ -1,0 +1,7 @@
+/** Every delivery kind. Adding a delivery: a new folder under src/delivery/ (or src/sinks/) and one line here. */
+import type { ComponentDescriptor } from '../core/component.ts';
+import type { Delivery } from './delivery.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const deliveryKinds: ReadonlyArray<ComponentDescriptor<any, Delivery>> = [
+];

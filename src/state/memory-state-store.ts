@@ -1,0 +1,42 @@
+/**
+ * An in-memory {@link StateStore} for unit tests of components that only need the interface.
+ * Not durable. Integration tests use the embedded store.
+ */
+import { HydrantError } from '../core/errors.ts';
+import type { StateCondition, StateOp, StateStore, StateValue } from './state-store.ts';
+
+/** A transaction's condition did not hold; nothing was applied. */
+export class StateConflictError extends HydrantError {
+  constructor(key: string) {
+    super('STATE_CONFLICT', `state store condition on key ${JSON.stringify(key)} did not hold; nothing was written. Another writer changed it: re-read and retry.`, { details: { key } });
+  }
+}
+
+export class MemoryStateStore implements StateStore {
+  readonly #map = new Map<string, string>();
+
+  async get(key: string): Promise<StateValue | undefined> {
+    const v = this.#map.get(key);
+    return v === undefined ? undefined : (JSON.parse(v) as StateValue);
+  }
+
+  async list(prefix: string): Promise<Array<{ key: string; value: StateValue }>> {
+    return [...this.#map.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .sort()
+      .map((key) => ({ key, value: JSON.parse(this.#map.get(key) as string) as StateValue }));
+  }
+
+  async commit(ops: readonly StateOp[], conditions: readonly StateCondition[] = []): Promise<void> {
+    for (const c of conditions) {
+      const cur = this.#map.get(c.key);
+      if ((c.equals === undefined ? undefined : JSON.stringify(c.equals)) !== cur) throw new StateConflictError(c.key);
+    }
+    for (const op of ops) {
+      if (op.type === 'put') this.#map.set(op.key, JSON.stringify(op.value));
+      else this.#map.delete(op.key);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

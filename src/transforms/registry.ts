@@ -1,0 +1,7 @@
+/** Every transform kind. Adding a transform: a new folder under src/transforms/ and one line here. */
+import type { ComponentDescriptor } from '../core/component.ts';
+import type { Transform } from './transform.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> = [
+];
