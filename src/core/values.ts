@@ -217,7 +217,7 @@ export function encodeValue(v: Value): Encoded {
   let dollar = false;
   for (const k in obj) {
     if (k.charCodeAt(0) === 36 /* $ */) dollar = true;
-    out[k] = encodeValue(obj[k] as Value);
+    setOwn(out, k, encodeValue(obj[k] as Value));
   }
   return dollar ? { $o: out } : out;
 }
@@ -248,7 +248,7 @@ export function decodeValue(e: unknown): Value {
   }
   if (tag !== undefined && tag.charCodeAt(0) === 36) return decodeTagged(tag, o[tag]);
   const out: { [key: string]: Value } = {};
-  for (const k in o) out[k] = decodeValue(o[k]);
+  for (const k in o) setOwn(out, k, decodeValue(o[k]));
   return out;
 }
 
@@ -284,7 +284,7 @@ function decodeTagged(tag: string, p: unknown): Value {
       case '$o': {
         if (typeof p !== 'object' || p === null || Array.isArray(p)) break;
         const out: { [key: string]: Value } = {};
-        for (const k in p) out[k] = decodeValue((p as Record<string, unknown>)[k]);
+        for (const k in p) setOwn(out, k, decodeValue((p as Record<string, unknown>)[k]));
         return out;
       }
     }
@@ -293,6 +293,12 @@ function decodeTagged(tag: string, p: unknown): Value {
     throw new CodecError(`malformed ${tag} value ${JSON.stringify(p)?.slice(0, 60)}: ${(err as Error).message}`, { cause: err });
   }
   throw new CodecError(`malformed or unknown tagged value ${tag}: ${JSON.stringify(p)?.slice(0, 60)}`);
+}
+
+/** Sets an own property, including a key named `__proto__` (which plain assignment would turn into a prototype change). */
+function setOwn<T>(o: { [key: string]: T }, k: string, v: T): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 function str(p: unknown): string {
