@@ -1,0 +1,79 @@
+/**
+ * Keyed pseudonyms for integers that stay integers of the same size and never collide.
+ *
+ * An HMAC token would turn an `int4` key into text (changing the column type) and truncating
+ * it to 31 bits would make keys collide after ~65k rows, collapsing distinct rows. Instead a
+ * keyed Feistel permutation (4 rounds of HMAC-SHA-256) maps each size tier onto itself:
+ * int32 values to int32 values, other safe integers (|x| < 2^53) to other safe integers, other
+ * int64 values to other int64 values. Each tier map is a bijection (cycle-walking keeps the
+ * permutation inside the tier), so the whole map is one-to-one: distinct keys stay distinct,
+ * and 42 maps to the same value whether a table stores it as int4 or int8, so joins still work.
+ */
+import { createHmac } from 'node:crypto';
+
+interface Tier {
+  readonly name: string;
+  /** Lowest and highest value of the tier's enclosing range. */
+  readonly lo: bigint;
+  readonly hi: bigint;
+  /** Half the bits of the Feistel domain (domain size 2^(2*half) >= hi - lo + 1). */
+  readonly half: number;
+  /** A lower tier carved out of this range; values landing there walk on. */
+  readonly inner?: Tier;
+}
+
+const INT32: Tier = { name: 'i32', lo: -(2n ** 31n), hi: 2n ** 31n - 1n, half: 16 };
+const SAFE: Tier = { name: 'i53', lo: -(2n ** 53n - 1n), hi: 2n ** 53n - 1n, half: 27, inner: INT32 };
+const INT64: Tier = { name: 'i64', lo: -(2n ** 63n), hi: 2n ** 63n - 1n, half: 32, inner: SAFE };
+
+function inTier(x: bigint, t: Tier): boolean {
+  return x >= t.lo && x <= t.hi;
+}
+
+/** Keyed permutation of integers; see the module doc. */
+export class IntegerPseudonymizer {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    this.#key = key;
+  }
+
+  /** The pseudonym of `x`, or undefined when `x` is outside int64 (the caller tokenizes it as text). */
+  map(x: bigint): bigint | undefined {
+    const tier = inTier(x, INT32) ? INT32 : inTier(x, SAFE) ? SAFE : inTier(x, INT64) ? INT64 : undefined;
+    if (tier === undefined) return undefined;
+    const size = tier.hi - tier.lo + 1n;
+    let u = x - tier.lo;
+    // Cycle-walk: the permutation of the 2^(2*half) domain restricted to this tier's own
+    // values (range minus the inner tier) is again a permutation.
+    for (;;) {
+      u = this.#feistel(u, tier);
+      if (u >= size) continue;
+      const v = u + tier.lo;
+      if (tier.inner !== undefined && inTier(v, tier.inner)) continue;
+      return v;
+    }
+  }
+
+  /** Pseudonym of a JavaScript number holding an integer; stays a safe integer. */
+  mapNumber(x: number): number {
+    return Number(this.map(BigInt(x)));
+  }
+
+  #feistel(u: bigint, t: Tier): bigint {
+    const bits = BigInt(t.half);
+    const mask = (1n << bits) - 1n;
+    let l = u >> bits;
+    let r = u & mask;
+    for (let round = 0; round < 4; round++) {
+      const f = this.#round(t.name, round, r) & mask;
+      [l, r] = [r, l ^ f];
+    }
+    return (l << bits) | r;
+  }
+
+  #round(tier: string, round: number, r: bigint): bigint {
+    const d = createHmac('sha256', this.#key).update(`hydrant-int-pseudonym\u0000${tier}\u0000${round}\u0000${r}`).digest();
+    return d.readBigUInt64BE(0);
+  }
+}
