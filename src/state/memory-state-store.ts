@@ -2,15 +2,12 @@
  * An in-memory {@link StateStore} for unit tests of components that only need the interface.
  * Not durable. Integration tests use the embedded store.
  */
-import { HydrantError } from '../core/errors.ts';
 import type { StateCondition, StateOp, StateStore, StateValue } from './state-store.ts';
+import { StateConflictError } from './errors.ts';
+import { assertValidOps, stateValueEquals } from './state-value.ts';
 
-/** A transaction's condition did not hold; nothing was applied. */
-export class StateConflictError extends HydrantError {
-  constructor(key: string) {
-    super('STATE_CONFLICT', `state store condition on key ${JSON.stringify(key)} did not hold; nothing was written. Another writer changed it: re-read and retry.`, { details: { key } });
-  }
-}
+// Re-exported so existing imports from this module keep working; the class lives in errors.ts.
+export { StateConflictError } from './errors.ts';
 
 export class MemoryStateStore implements StateStore {
   readonly #map = new Map<string, string>();
@@ -28,9 +25,10 @@ export class MemoryStateStore implements StateStore {
   }
 
   async commit(ops: readonly StateOp[], conditions: readonly StateCondition[] = []): Promise<void> {
+    assertValidOps(ops);
     for (const c of conditions) {
       const cur = this.#map.get(c.key);
-      if ((c.equals === undefined ? undefined : JSON.stringify(c.equals)) !== cur) throw new StateConflictError(c.key);
+      if (!stateValueEquals(cur === undefined ? undefined : (JSON.parse(cur) as StateValue), c.equals)) throw new StateConflictError(c.key);
     }
     for (const op of ops) {
       if (op.type === 'put') this.#map.set(op.key, JSON.stringify(op.value));

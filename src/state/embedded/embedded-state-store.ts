@@ -1,0 +1,289 @@
+/**
+ * The embedded {@link StateStore}: files under `<data_dir>/state/`, no services needed.
+ *
+ * - Every transaction is one checksummed frame in an append-only journal. Commits queue up
+ *   and a single writer loop checks their conditions in order, writes all of them with one
+ *   `write` and one `fdatasync` (group commit), and only then applies them to memory and
+ *   resolves. Readers therefore only ever see durable state.
+ * - On open the newest snapshot is loaded and the journals after it are replayed into an
+ *   in-memory sorted map. A torn tail of the newest journal is cut with a warning.
+ * - When the journal grows past `compactAfterBytes`, the writer loop writes a snapshot of the
+ *   whole map (temp, fsync, rename, fsync dir), starts a new journal and deletes the old files.
+ * - One process per data_dir, enforced by a lock file.
+ *
+ * If a write or fsync fails, the store refuses further writes: after a failed fsync the
+ * kernel may have dropped the dirty pages, so only a reopen (replaying the file) is safe.
+ */
+import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crashPoint } from '../../core/crash.ts';
+import { CorruptionError } from '../../core/errors.ts';
+import { silentLogger } from '../../core/logger.ts';
+import type { Logger } from '../../core/logger.ts';
+import { StateConflictError, StateUnavailableError } from '../errors.ts';
+import type { StateCondition, StateOp, StateStore, StateValue } from '../state-store.ts';
+import { assertValidOps, stateValueEquals } from '../state-value.ts';
+import { fsyncDir, journalName, parseStateFileName, snapshotName } from './files.ts';
+import { JournalWriter, encodeTransaction, readJournal } from './journal.ts';
+import { LockFile } from './lock-file.ts';
+import { readSnapshot, writeSnapshot } from './snapshot.ts';
+import { SortedKeys } from './sorted-keys.ts';
+
+/** Options of {@link EmbeddedStateStore.open}. */
+export interface EmbeddedStateStoreOptions {
+  /** The pipeline's data directory; files go to `<dataDir>/state/`. */
+  readonly dataDir: string;
+  /** Journal size that triggers a snapshot and a fresh journal (default 16 MiB). */
+  readonly compactAfterBytes?: number;
+  readonly logger?: Logger;
+}
+
+/** Counters for benchmarks and metrics. */
+export interface EmbeddedStateStoreStats {
+  /** Transactions made durable. */
+  readonly commits: number;
+  /** fdatasync calls on the journal (commits / fsyncs = group commit factor). */
+  readonly fsyncs: number;
+  /** Snapshots written. */
+  readonly compactions: number;
+}
+
+interface Pending {
+  readonly ops: readonly StateOp[];
+  readonly conditions: readonly StateCondition[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class EmbeddedStateStore implements StateStore {
+  /** Directory holding the store's files (`<dataDir>/state`). */
+  readonly dir: string;
+  readonly #values: Map<string, string>;
+  readonly #keys = new SortedKeys();
+  readonly #lock: LockFile;
+  readonly #logger: Logger;
+  readonly #compactAfterBytes: number;
+  #journal: JournalWriter;
+  #generation: number;
+  #queue: Pending[] = [];
+  /** True while the writer loop runs; cleared synchronously when it finds the queue empty. */
+  #writing = false;
+  #drained: Promise<void> = Promise.resolve();
+  #failed: unknown;
+  #closed = false;
+  #stats = { commits: 0, fsyncs: 0, compactions: 0 };
+
+  private constructor(dir: string, values: Map<string, string>, lock: LockFile, journal: JournalWriter, generation: number, options: EmbeddedStateStoreOptions) {
+    this.dir = dir;
+    this.#values = values;
+    for (const k of values.keys()) this.#keys.insert(k);
+    this.#lock = lock;
+    this.#journal = journal;
+    this.#generation = generation;
+    this.#logger = options.logger ?? silentLogger;
+    this.#compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Opens (creating if needed) the store of a data directory and recovers its state. */
+  static async open(options: EmbeddedStateStoreOptions): Promise<EmbeddedStateStore> {
+    const logger = options.logger ?? silentLogger;
+    const dir = join(options.dataDir, 'state');
+    await mkdir(dir, { recursive: true });
+    const lock = await LockFile.acquire(join(dir, 'LOCK'), logger);
+    try {
+      const { values, journal, generation } = await recover(dir, logger);
+      return new EmbeddedStateStore(dir, values, lock, journal, generation, options);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<StateValue | undefined> {
+    const v = this.#values.get(key);
+    return v === undefined ? undefined : (JSON.parse(v) as StateValue);
+  }
+
+  async list(prefix: string): Promise<Array<{ key: string; value: StateValue }>> {
+    return this.#keys.withPrefix(prefix).map((key) => ({ key, value: JSON.parse(this.#values.get(key) as string) as StateValue }));
+  }
+
+  commit(ops: readonly StateOp[], conditions: readonly StateCondition[] = []): Promise<void> {
+    try {
+      this.#checkWritable();
+      assertValidOps(ops);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ ops: [...ops], conditions: [...conditions], resolve, reject });
+      if (!this.#writing) {
+        this.#writing = true;
+        this.#drained = this.#drain();
+      }
+    });
+  }
+
+  /** Counters since open. */
+  stats(): EmbeddedStateStoreStats {
+    return { ...this.#stats };
+  }
+
+  /** Waits for queued commits, then closes the journal and releases the lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#writing) await this.#drained;
+    await this.#journal.close();
+    await this.#lock.release();
+  }
+
+  #checkWritable(): void {
+    if (this.#failed !== undefined) throw new StateUnavailableError(`state store in ${this.dir} stopped accepting writes after a failed write or fsync; restart the process to recover from the journal.`, { cause: this.#failed });
+    if (this.#closed) throw new StateUnavailableError(`state store in ${this.dir} is closed; open it again to write.`);
+  }
+
+  async #drain(): Promise<void> {
+    // The flag must drop in the same tick the queue is seen empty, or a commit queued in
+    // between would wait for a loop that already ended.
+    try {
+      while (this.#queue.length > 0) await this.#writeGroup();
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Writes one group of queued transactions with one fsync. */
+  async #writeGroup(): Promise<void> {
+    const batch = this.#queue;
+    this.#queue = [];
+    try {
+      this.#checkWritable();
+    } catch (err) {
+      if (this.#failed !== undefined) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      // closing: commits queued before close() still complete
+    }
+    // Conditions see the effect of earlier transactions in the same group.
+    const overlay = new Map<string, string | undefined>();
+    const current = (key: string): string | undefined => (overlay.has(key) ? overlay.get(key) : this.#values.get(key));
+    const accepted: Pending[] = [];
+    const frames: Buffer[] = [];
+    for (const p of batch) {
+      const failed = p.conditions.find((c) => {
+        const cur = current(c.key);
+        return !stateValueEquals(cur === undefined ? undefined : (JSON.parse(cur) as StateValue), c.equals);
+      });
+      if (failed !== undefined) {
+        p.reject(new StateConflictError(failed.key));
+        continue;
+      }
+      for (const op of p.ops) overlay.set(op.key, op.type === 'put' ? JSON.stringify(op.value) : undefined);
+      if (p.ops.length > 0) frames.push(encodeTransaction(p.ops));
+      accepted.push(p);
+    }
+    if (frames.length > 0) {
+      try {
+        await this.#journal.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+      } catch (err) {
+        this.#failed = err;
+        this.#logger.error('state journal write failed; the store refuses further writes until restarted', { path: this.#journal.path, error: err });
+        for (const p of accepted) p.reject(new StateUnavailableError(`state journal write or fsync failed in ${this.dir}; nothing of this transaction is guaranteed. Restart to recover.`, { cause: err }));
+        return;
+      }
+      this.#stats.fsyncs++;
+      this.#stats.commits += frames.length;
+    }
+    for (const [k, v] of overlay) {
+      if (v === undefined) {
+        this.#values.delete(k);
+        this.#keys.delete(k);
+      } else {
+        if (!this.#values.has(k)) this.#keys.insert(k);
+        this.#values.set(k, v);
+      }
+    }
+    for (const p of accepted) p.resolve();
+    if (this.#journal.size >= this.#compactAfterBytes && this.#failed === undefined) {
+      try {
+        await this.#compact();
+      } catch (err) {
+        // The journal is intact; the state is still durable. Stop writing to stay simple and safe.
+        this.#failed = err;
+        this.#logger.error('state compaction failed; the store refuses further writes until restarted', { dir: this.dir, error: err });
+      }
+    }
+  }
+
+  async #compact(): Promise<void> {
+    const next = this.#generation + 1;
+    const values = this.#values;
+    const keys = this.#keys.all();
+    await writeSnapshot(join(this.dir, snapshotName(next)), next, (function* () {
+      for (const k of keys) yield [k, values.get(k) as string] as const;
+    })());
+    crashPoint('state.compaction.after-snapshot');
+    const journal = await JournalWriter.create(join(this.dir, journalName(next)), next);
+    const old = this.#journal;
+    this.#journal = journal;
+    this.#generation = next;
+    await old.close();
+    crashPoint('state.compaction.before-cleanup');
+    await removeOlderThan(this.dir, next);
+    this.#stats.compactions++;
+    this.#logger.debug('state store compacted', { generation: next, keys: keys.length });
+  }
+}
+
+async function recover(dir: string, logger: Logger): Promise<{ values: Map<string, string>; journal: JournalWriter; generation: number }> {
+  const journals: number[] = [];
+  const snapshots: number[] = [];
+  for (const name of await readdir(dir)) {
+    const f = parseStateFileName(name);
+    if (f === undefined) continue;
+    if (f.kind === 'tmp') await unlink(join(dir, name));
+    else (f.kind === 'journal' ? journals : snapshots).push(f.gen);
+  }
+  journals.sort((a, b) => a - b);
+  const base = snapshots.length === 0 ? 0 : Math.max(...snapshots);
+  const values = base === 0 && snapshots.length === 0 ? new Map<string, string>() : await readSnapshot(join(dir, snapshotName(base)), base);
+  const replay = journals.filter((g) => g >= base);
+  if (snapshots.length === 0 && replay.length > 0 && replay[0] !== 0) {
+    throw new CorruptionError(`state directory ${dir} starts at journal generation ${replay[0]} but has no snapshot; files were removed by hand. Restore the data_dir from a backup.`, { dir });
+  }
+  for (let i = 1; i < replay.length; i++) {
+    if (replay[i] !== (replay[i - 1] as number) + 1) throw new CorruptionError(`state directory ${dir} is missing journal generation ${(replay[i - 1] as number) + 1}; restore the data_dir from a backup.`, { dir });
+  }
+  let journal: JournalWriter | undefined;
+  for (const [i, gen] of replay.entries()) {
+    const path = join(dir, journalName(gen));
+    const isLast = i === replay.length - 1;
+    const contents = await readJournal(path, gen, isLast, logger);
+    for (const tx of contents.transactions) {
+      for (const op of tx) {
+        if (op.type === 'put') values.set(op.key, JSON.stringify(op.value));
+        else values.delete(op.key);
+      }
+    }
+    if (isLast) journal = contents.hasHeader ? await JournalWriter.append(path, contents.size) : await JournalWriter.create(path, gen);
+  }
+  const generation = replay.length === 0 ? base : (replay[replay.length - 1] as number);
+  journal ??= await JournalWriter.create(join(dir, journalName(generation)), generation);
+  // Leftovers of a compaction that crashed before its cleanup.
+  if (snapshots.length > 0) await removeOlderThan(dir, base);
+  return { values, journal, generation };
+}
+
+async function removeOlderThan(dir: string, generation: number): Promise<void> {
+  let removed = false;
+  for (const name of await readdir(dir)) {
+    const f = parseStateFileName(name);
+    if (f !== undefined && f.kind !== 'tmp' && f.gen < generation) {
+      await unlink(join(dir, name));
+      removed = true;
+    }
+  }
+  if (removed) await fsyncDir(dir);
+}
