@@ -2,8 +2,16 @@
 import type { ComponentDescriptor } from '../core/component.ts';
 import type { Transform } from './transform.ts';
 import { anonymize } from './anonymize/anonymize.ts';
+import { select } from './select/select.ts';
+import { rename } from './rename/rename.ts';
+import { add } from './add/add.ts';
+import { filter } from './filter/filter.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> = [
   anonymize,
+  select,
+  rename,
+  add,
+  filter,
 ];

@@ -4,7 +4,8 @@
  * which removes the column.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { DateValue, Decimal, JsonText, Timestamp, civilFromDays, daysFromCivil, encodeValue, type Value } from '../../core/values.ts';
+import { DateValue, Decimal, Timestamp, civilFromDays, daysFromCivil, type Value } from '../../core/values.ts';
+import { canonicalText } from '../common/text.ts';
 import type { AnonymizeRule } from './config.ts';
 import { IntegerPseudonymizer } from './integer-pseudonym.ts';
 
@@ -19,19 +20,6 @@ export interface ActionContext {
 
 /** Maps one value. */
 export type ValueAction = (v: Value, ctx: ActionContext) => Value | typeof DROP;
-
-/**
- * Canonical text of a value for hashing: the same value hashes the same whatever carries it
- * (number 42, bigint 42n and the text "42" of a JSON key all give "42").
- */
-export function canonicalText(v: Value): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  if (v instanceof Decimal || v instanceof JsonText) return v.text;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-  if (v instanceof Timestamp || v instanceof DateValue) return v.toISOString();
-  return JSON.stringify(encodeValue(v));
-}
 
 /** Builds the value action of a rule. `key` is required for keyed actions (checked by the config). */
 export function buildAction(rule: AnonymizeRule, key: Buffer | undefined): ValueAction {
