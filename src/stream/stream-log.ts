@@ -75,6 +75,22 @@ export interface StreamLogStats {
   readonly fsyncs: number;
 }
 
+/** Size and position facts about one shard (see {@link StreamLog.shardInfo}). */
+export interface ShardInfo {
+  readonly shardId: string;
+  /** Oldest record still kept, or null when the shard holds none. */
+  readonly firstSequence: string | null;
+  /** Newest acknowledged record, or null when none was ever appended. */
+  readonly lastSequence: string | null;
+  /** Records kept (after retention). */
+  readonly records: number;
+  /** Bytes kept on disk (or in the backend). */
+  readonly bytes: number;
+  /** Arrival time of the newest record (epoch ms), or null when none. */
+  readonly lastArrivalTime: number | null;
+  readonly closed: boolean;
+}
+
 export interface StreamLog {
   /** Creates a stream with `shards` shards; a no-op when it exists. */
   ensureStream(name: string, options: { readonly shards: number }): Promise<StreamDescription>;
@@ -92,4 +108,11 @@ export interface StreamLog {
   waitForRecords(stream: string, shardId: string, afterSequence: string | null, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   stats(): StreamLogStats;
   close(): Promise<void>;
+  /** Optional: size and position of a shard, for lag and `hydrant stream describe`. */
+  shardInfo?(stream: string, shardId: string): Promise<ShardInfo>;
+  /**
+   * Optional: changes the number of open shards to `count` (evenly spread hash ranges). The
+   * open shards close; new children list them as parents. Readers drain parents first.
+   */
+  reshard?(stream: string, count: number): Promise<StreamDescription>;
 }

@@ -1,0 +1,300 @@
+/**
+ * The embedded stream log: files under `<data_dir>/streams/<stream>/<shard>/`. Named streams
+ * of N shards, MD5 hash-key routing, per-shard group-committed appends (fsync before ack),
+ * crash recovery on open, reads by every iterator type, split/merge/reshard with lineage,
+ * and retention (see `retention.ts`).
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HydrantError, NotFoundError } from '../../core/errors.ts';
+import { silentLogger, type Logger } from '../../core/logger.ts';
+import { Metrics } from '../../core/metrics.ts';
+import type { StateStore } from '../../state/state-store.ts';
+import { evenRanges, HashKeyRouter } from '../hash-key.ts';
+import { planMerge, planReshard, planSplit, type ReshardPlan } from '../reshard-plan.ts';
+import { formatSequence, parseSequence } from '../sequence.ts';
+import type { PutRecord, PutResult, ReadLimits, ReadResult, ShardInfo, ShardIterator, StreamDescription, StreamLog, StreamLogStats } from '../stream-log.ts';
+import { enforceRetention, type RetentionPolicy, type RetentionReport } from './retention.ts';
+import { ShardLog, type ShardOptions } from './shard-log.ts';
+import { describeMeta, readStreamMeta, shardIdFor, writeStreamMeta, type StreamMeta } from './stream-meta.ts';
+
+/** Options of {@link EmbeddedStreamLog}. */
+export interface EmbeddedStreamLogOptions {
+  /** The pipeline's data directory; streams live in `<dataDir>/streams/`. */
+  readonly dataDir: string;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Roll to a new segment after this many bytes (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** One sparse index point per this many bytes (default 64 KiB). */
+  readonly indexIntervalBytes?: number;
+  /** Largest accepted record data (default 1 MiB, as Kinesis). */
+  readonly maxRecordBytes?: number;
+  /** Where consumer checkpoints live; retention consults it for unread records. */
+  readonly state?: StateStore;
+  /** Retention for streams without their own entry in `streams` (default: 24 h, delete). */
+  readonly retention?: Partial<RetentionPolicy>;
+  /** Per-stream retention overrides. */
+  readonly streams?: Readonly<Record<string, Partial<RetentionPolicy>>>;
+  /** Run retention every this many ms (default 60 s; 0 = only when `enforceRetention` is called). */
+  readonly retentionIntervalMs?: number;
+}
+
+/** A record the log refuses (too large, bad key). Nothing of the batch was appended. */
+export class InvalidRecordError extends HydrantError {
+  constructor(stream: string, index: number, reason: string) {
+    super('RECORD_INVALID', `record ${index} of an append to stream ${stream} was refused: ${reason}. Nothing of this batch was appended.`, { details: { stream, index } });
+  }
+}
+
+interface StreamHandle {
+  readonly dir: string;
+  meta: StreamMeta;
+  readonly shards: Map<string, ShardLog>;
+  router: HashKeyRouter<ShardLog>;
+  /** Set while a reshard swaps the layout; appends wait for it. */
+  gate: Promise<void> | undefined;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeMs: 24 * 3600_000, maxBytes: undefined, unread: 'delete', holdCapBytes: undefined };
+
+export class EmbeddedStreamLog implements StreamLog {
+  readonly #root: string;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #shardOptions: ShardOptions;
+  readonly #maxRecordBytes: number;
+  readonly #options: EmbeddedStreamLogOptions;
+  readonly #streams = new Map<string, Promise<StreamHandle>>();
+  readonly #stats = { appends: 0, recordsAppended: 0, fsyncs: 0 };
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: EmbeddedStreamLogOptions) {
+    this.#options = options;
+    this.#root = join(options.dataDir, 'streams');
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'stream_log' });
+    this.#metrics = options.metrics ?? new Metrics();
+    this.#maxRecordBytes = options.maxRecordBytes ?? 1 << 20;
+    this.#shardOptions = {
+      segmentBytes: options.segmentBytes ?? 64 << 20,
+      indexIntervalBytes: options.indexIntervalBytes ?? 64 << 10,
+      logger: this.#logger,
+      countFsync: () => {
+        this.#stats.fsyncs++;
+      },
+    };
+    const every = options.retentionIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.#timer = setInterval(() => {
+        this.enforceRetention().catch((err: unknown) => this.#logger.error('stream log: retention run failed', { err }));
+      }, every);
+      this.#timer.unref();
+    }
+  }
+
+  #check(): void {
+    if (this.#closed) throw new HydrantError('LOG_CLOSED', 'the stream log was closed; open a new EmbeddedStreamLog.');
+  }
+
+  #validName(name: string): void {
+    if (!NAME.test(name)) throw new HydrantError('INVALID_STREAM_NAME', `stream name ${JSON.stringify(name)} is invalid: use 1-128 letters, digits, '_', '.', '-' starting with a letter or digit.`);
+  }
+
+  async #open(dir: string, meta: StreamMeta): Promise<StreamHandle> {
+    const shards = new Map<string, ShardLog>();
+    for (const s of meta.shards) shards.set(s.shardId, await ShardLog.open(s.shardId, join(dir, s.shardId), s.closed, this.#shardOptions));
+    return { dir, meta, shards, router: this.#routerFor(meta, shards), gate: undefined };
+  }
+
+  #routerFor(meta: StreamMeta, shards: Map<string, ShardLog>): HashKeyRouter<ShardLog> {
+    return new HashKeyRouter(meta.shards.filter((s) => !s.closed).map((s) => ({ range: { start: BigInt(s.start), end: BigInt(s.end) }, target: shards.get(s.shardId) as ShardLog })));
+  }
+
+  async #stream(name: string): Promise<StreamHandle> {
+    this.#check();
+    let h = this.#streams.get(name);
+    if (h === undefined) {
+      this.#validName(name);
+      const dir = join(this.#root, name);
+      const exists = await stat(join(dir, 'stream.json')).then(() => true, () => false);
+      if (!exists) throw new NotFoundError(`stream ${JSON.stringify(name)} does not exist in ${this.#root}; create it with ensureStream or list streams with \`hydrant stream list\`.`, { stream: name });
+      h = readStreamMeta(dir).then((meta) => this.#open(dir, meta));
+      this.#streams.set(name, h);
+      h.catch(() => this.#streams.delete(name));
+    }
+    return h;
+  }
+
+  async ensureStream(name: string, options: { readonly shards: number }): Promise<StreamDescription> {
+    this.#check();
+    this.#validName(name);
+    const existing = this.#streams.get(name) ?? (await stat(join(this.#root, name, 'stream.json')).then(() => this.#stream(name), () => undefined));
+    if (existing !== undefined) return describeMeta((await existing).meta);
+    const dir = join(this.#root, name);
+    const now = Date.now();
+    const meta: StreamMeta = {
+      version: 1, name, createdAt: now, nextShardIndex: options.shards,
+      shards: evenRanges(options.shards).map((r, i) => ({ shardId: shardIdFor(i), start: r.start.toString(), end: r.end.toString(), parentShardIds: [], closed: false, createdAt: now })),
+    };
+    const h = (async () => {
+      await mkdir(dir, { recursive: true });
+      await writeStreamMeta(dir, meta);
+      return this.#open(dir, meta);
+    })();
+    this.#streams.set(name, h);
+    return describeMeta((await h).meta);
+  }
+
+  async describeStream(name: string): Promise<StreamDescription> {
+    return describeMeta((await this.#stream(name)).meta);
+  }
+
+  async listStreams(): Promise<string[]> {
+    this.#check();
+    const names = await readdir(this.#root).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const n of names) if (await stat(join(this.#root, n, 'stream.json')).then(() => true, () => false)) out.push(n);
+    return out.sort();
+  }
+
+  async deleteStream(name: string): Promise<void> {
+    const h = await this.#stream(name);
+    this.#streams.delete(name);
+    for (const s of h.shards.values()) await s.close();
+    await rm(h.dir, { recursive: true, force: true });
+  }
+
+  async append(stream: string, records: readonly PutRecord[]): Promise<PutResult[]> {
+    let h = await this.#stream(stream);
+    while (h.gate !== undefined) {
+      await h.gate;
+      h = await this.#stream(stream);
+    }
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as PutRecord;
+      if (r.data.length > this.#maxRecordBytes) throw new InvalidRecordError(stream, i, `data is ${r.data.length} bytes, above the limit of ${this.#maxRecordBytes} (maxRecordBytes)`);
+      if (r.partitionKey.length < 1 || r.partitionKey.length > 256) throw new InvalidRecordError(stream, i, `partition key must be 1-256 characters, got ${r.partitionKey.length}`);
+    }
+    // Route synchronously (no await between routing and enqueueing) so a reshard cannot interleave.
+    const groups = new Map<ShardLog, { recs: PutRecord[]; idx: number[] }>();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as PutRecord;
+      const shard = h.router.route(r.partitionKey, r.explicitHashKey);
+      let g = groups.get(shard);
+      if (g === undefined) groups.set(shard, (g = { recs: [], idx: [] }));
+      g.recs.push(r);
+      g.idx.push(i);
+    }
+    const results = new Array<PutResult>(records.length);
+    await Promise.all([...groups].map(async ([shard, g]) => {
+      const first = await shard.append(g.recs);
+      for (let j = 0; j < g.idx.length; j++) results[g.idx[j] as number] = { shardId: shard.shardId, sequence: formatSequence(first + j) };
+    }));
+    this.#stats.appends++;
+    this.#stats.recordsAppended += records.length;
+    return results;
+  }
+
+  async #shard(stream: string, shardId: string): Promise<ShardLog> {
+    const s = (await this.#stream(stream)).shards.get(shardId);
+    if (s === undefined) throw new NotFoundError(`stream ${stream} has no shard ${JSON.stringify(shardId)}; run \`hydrant stream describe\` for its shards.`, { stream, shardId });
+    return s;
+  }
+
+  async read(stream: string, shardId: string, from: ShardIterator, limits?: ReadLimits): Promise<ReadResult> {
+    return (await this.#shard(stream, shardId)).read(from, limits);
+  }
+
+  async waitForRecords(stream: string, shardId: string, afterSequence: string | null, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return (await this.#shard(stream, shardId)).waitFor(afterSequence === null ? 0 : parseSequence(afterSequence), timeoutMs, signal);
+  }
+
+  async shardInfo(stream: string, shardId: string): Promise<ShardInfo> {
+    const s = await this.#shard(stream, shardId);
+    const first = s.firstSequence;
+    const last = s.lastSequence;
+    return {
+      shardId, closed: s.closed, bytes: s.bytes,
+      records: Math.max(0, last - first + 1),
+      firstSequence: first <= last ? formatSequence(first) : null,
+      lastSequence: last > 0 ? formatSequence(last) : null,
+      lastArrivalTime: last > 0 ? s.lastArrival : null,
+    };
+  }
+
+  stats(): StreamLogStats {
+    return { ...this.#stats };
+  }
+
+  /** Splits an open shard at `newStartingHashKey` into two children. */
+  async splitShard(stream: string, shardId: string, newStartingHashKey: string): Promise<StreamDescription> {
+    return this.#apply(stream, (m) => planSplit(stream, m.shards, shardId, newStartingHashKey));
+  }
+
+  /** Merges two open, adjacent shards into one child. */
+  async mergeShards(stream: string, shardId: string, adjacentShardId: string): Promise<StreamDescription> {
+    return this.#apply(stream, (m) => planMerge(stream, m.shards, shardId, adjacentShardId));
+  }
+
+  async reshard(stream: string, count: number): Promise<StreamDescription> {
+    return this.#apply(stream, (m) => planReshard(stream, m.shards, count));
+  }
+
+  /**
+   * Applies a layout change: new appends wait at the gate, the closing shards drain and seal,
+   * the new metadata is written durably, children open, then appends route to the new layout.
+   */
+  async #apply(stream: string, plan: (m: StreamMeta) => ReshardPlan): Promise<StreamDescription> {
+    let h = await this.#stream(stream);
+    while (h.gate !== undefined) {
+      await h.gate;
+      h = await this.#stream(stream);
+    }
+    const p = plan(h.meta);
+    let open!: () => void;
+    h.gate = new Promise<void>((r) => (open = r));
+    try {
+      for (const id of p.close) await h.shards.get(id)?.closeForAppends();
+      const now = Date.now();
+      const next: StreamMeta = { ...h.meta, shards: h.meta.shards.map((s) => (p.close.includes(s.shardId) ? { ...s, closed: true } : s)), nextShardIndex: h.meta.nextShardIndex + p.children.length };
+      p.children.forEach((c, i) => next.shards.push({ shardId: shardIdFor(h.meta.nextShardIndex + i), start: c.range.start.toString(), end: c.range.end.toString(), parentShardIds: c.parentShardIds, closed: false, createdAt: now }));
+      await writeStreamMeta(h.dir, next);
+      for (const s of next.shards.slice(h.meta.shards.length)) h.shards.set(s.shardId, await ShardLog.open(s.shardId, join(h.dir, s.shardId), false, this.#shardOptions));
+      h.meta = next;
+      h.router = this.#routerFor(next, h.shards);
+      this.#logger.info('stream log: resharded', { stream, closed: p.close, opened: next.shards.slice(-p.children.length).map((s) => s.shardId) });
+      return describeMeta(next);
+    } finally {
+      h.gate = undefined;
+      open();
+    }
+  }
+
+  /** The retention policy that applies to a stream. */
+  retentionFor(stream: string): RetentionPolicy {
+    return { ...DEFAULT_RETENTION, ...this.#options.retention, ...this.#options.streams?.[stream] };
+  }
+
+  /** Runs retention on every stream now; returns what was deleted or held. */
+  async enforceRetention(now: number = Date.now()): Promise<RetentionReport[]> {
+    const out: RetentionReport[] = [];
+    for (const name of await this.listStreams()) {
+      const h = await this.#stream(name);
+      out.push(await enforceRetention({ stream: name, shards: [...h.shards.values()], policy: this.retentionFor(name), state: this.#options.state, logger: this.#logger, metrics: this.#metrics, now }));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const h of this.#streams.values()) {
+      const s = await h.catch(() => undefined);
+      if (s !== undefined) for (const shard of s.shards.values()) await shard.close();
+    }
+    this.#streams.clear();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * File-level helpers for segments: naming, creating a new segment durably, opening existing
+ * ones during recovery (index file or scan), and sealing.
+ */
+import { open, readFile, writeFile, rename, unlink, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../core/logger.ts';
+import { formatSequence } from '../sequence.ts';
+import { decodeIndex, decodeSegmentHeader, encodeIndex, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.ts';
+import { scanSegment } from './segment-scan.ts';
+import { Segment } from './segment.ts';
+
+/** `<dir>/<base, 20 digits>.seg` and its `.idx`. */
+export function segmentPaths(dir: string, baseSequence: number): { path: string; indexPath: string } {
+  const stem = join(dir, formatSequence(baseSequence));
+  return { path: `${stem}.seg`, indexPath: `${stem}.idx` };
+}
+
+/** fsyncs a directory so a created, renamed or deleted entry survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Creates an empty segment (header only), durably, and returns it. */
+export async function createSegment(dir: string, baseSequence: number, createdAt: number): Promise<Segment> {
+  const { path, indexPath } = segmentPaths(dir, baseSequence);
+  const fh = await open(path, 'w');
+  try {
+    await fh.write(encodeSegmentHeader(baseSequence, createdAt), 0, SEGMENT_HEADER_BYTES, 0);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await unlink(indexPath).catch(() => {});
+  await syncDir(dir);
+  return new Segment({ path, indexPath, baseSequence, createdAt, lastSequence: baseSequence - 1, lastArrival: createdAt, records: 0, dataEnd: SEGMENT_HEADER_BYTES, sealed: false, entries: [], corrupt: [] });
+}
+
+/** Writes the index file of a segment that takes no more appends, durably. */
+export async function sealSegment(s: Segment): Promise<void> {
+  const tmp = `${s.indexPath}.tmp`;
+  await writeFile(tmp, encodeIndex({ lastSequence: s.lastSequence, lastArrival: s.lastArrival, records: s.records, dataEnd: s.dataEnd, entries: s.entries }), { flush: true });
+  await rename(tmp, s.indexPath);
+  s.sealed = true;
+}
+
+/**
+ * Opens an existing segment. A sealed one trusts a valid index file matching the file size
+ * and scans otherwise; the active one (`active`) is always scanned and its torn tail, if any,
+ * is truncated with a warning. Returns undefined for an active segment whose header never
+ * became durable (a crash while creating it): it held no records and is removed.
+ */
+export async function openSegment(dir: string, baseSequence: number, active: boolean, indexIntervalBytes: number, logger: Logger): Promise<Segment | undefined> {
+  const { path, indexPath } = segmentPaths(dir, baseSequence);
+  const size = (await stat(path)).size;
+  const common = { path, indexPath, baseSequence };
+  if (!active) {
+    const idx = decodeIndex(await readFile(indexPath).catch(() => Buffer.alloc(0)));
+    if (idx !== undefined && idx.dataEnd === size) {
+      const header = decodeSegmentHeader(await readHead(path));
+      const createdAt = typeof header === 'string' ? 0 : header.createdAt;
+      return new Segment({ ...common, createdAt, lastSequence: idx.lastSequence, lastArrival: idx.lastArrival, records: idx.records, dataEnd: idx.dataEnd, sealed: true, entries: [...idx.entries], corrupt: [] });
+    }
+  }
+  const bytes = await readFile(path);
+  const header = decodeSegmentHeader(bytes);
+  if (typeof header === 'string') {
+    if (active && size <= SEGMENT_HEADER_BYTES) {
+      logger.warn('stream log: removed a segment whose header was never completely written (crash while creating it; it held no records)', { file: path, bytes: size });
+      await unlink(path);
+      await syncDir(dir);
+      return undefined;
+    }
+    return new Segment({ ...common, createdAt: 0, lastSequence: baseSequence - 1, lastArrival: 0, records: 0, dataEnd: size, sealed: !active, entries: [], corrupt: [{ start: 0, end: size, reason: `segment header: ${header}` }] });
+  }
+  const scan = scanSegment(bytes, SEGMENT_HEADER_BYTES, baseSequence, header.createdAt, indexIntervalBytes);
+  const corrupt = [...scan.corrupt];
+  let dataEnd = scan.dataEnd;
+  if (scan.tail !== undefined) {
+    if (active) {
+      logger.warn('stream log: truncated a torn tail (an incomplete last write that was never acknowledged)', { file: path, offset: scan.tail.offset, bytes: scan.tail.bytes, reason: scan.tail.reason });
+      await truncate(path, scan.tail.offset);
+      const fh = await open(path, 'r+');
+      await fh.datasync().finally(() => fh.close());
+    } else {
+      // A sealed segment was fully fsync'd before its successor existed: bad bytes are damage.
+      corrupt.push({ start: scan.tail.offset, end: size, reason: scan.tail.reason });
+      dataEnd = size;
+    }
+  }
+  if (corrupt.length > 0) logger.error('stream log: segment has damaged acknowledged records; reads reaching them fail with DATA_CORRUPT', { file: path, ranges: corrupt });
+  const seg = new Segment({ ...common, createdAt: header.createdAt, lastSequence: scan.lastSequence, lastArrival: scan.lastArrival, records: scan.records, dataEnd, sealed: false, entries: scan.entries, corrupt });
+  if (!active && corrupt.length === 0) await sealSegment(seg);
+  seg.sealed = !active;
+  return seg;
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
+    await fh.read(b, 0, SEGMENT_HEADER_BYTES, 0);
+    return b;
+  } finally {
+    await fh.close();
+  }
+}

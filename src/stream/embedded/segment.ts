@@ -1,0 +1,170 @@
+/**
+ * One segment file of a shard: its metadata, sparse index and reads. A shard's segments hold
+ * consecutive sequence ranges; only the newest (active) one grows. Reads only ever see bytes up
+ * to `dataEnd`, which the writer advances after fsync, so unacknowledged bytes are never served.
+ */
+import { open, read as readCb, close as closeCb } from 'node:fs';
+import { promisify } from 'node:util';
+import { CorruptionError } from '../../core/errors.ts';
+import type { StreamRecord } from '../stream-log.ts';
+import { formatSequence } from '../sequence.ts';
+import { checkFrame, FRAME_HEADER_BYTES, BODY_FIXED_BYTES, readU64, SEGMENT_HEADER_BYTES, type IndexEntry } from './segment-format.ts';
+import type { CorruptRange } from './segment-scan.ts';
+
+const openP = promisify(open);
+const readP = promisify(readCb);
+const closeP = promisify(closeCb);
+
+/** Where a read starts: the first record with sequence ≥ `seq`, or with arrival ≥ `time`. */
+export type Seek = { readonly seq: number } | { readonly time: number };
+
+/** Accumulates records across segments until a limit is hit. */
+export interface Collector {
+  readonly shardId: string;
+  readonly records: StreamRecord[];
+  bytes: number;
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+}
+
+/** True when the collector may take no more records. */
+export function collectorFull(c: Collector): boolean {
+  return c.records.length >= c.maxRecords || (c.records.length > 0 && c.bytes >= c.maxBytes);
+}
+
+export class Segment {
+  readonly path: string;
+  readonly indexPath: string;
+  readonly baseSequence: number;
+  readonly createdAt: number;
+  /** Sequence of the last acknowledged record (baseSequence - 1 when empty). */
+  lastSequence: number;
+  lastArrival: number;
+  records: number;
+  /** End offset of acknowledged frames. */
+  dataEnd: number;
+  sealed: boolean;
+  readonly entries: IndexEntry[];
+  readonly corrupt: readonly CorruptRange[];
+  #fd: Promise<number> | undefined;
+  #readers = 0;
+  #deleted = false;
+
+  constructor(init: { path: string; indexPath: string; baseSequence: number; createdAt: number; lastSequence: number; lastArrival: number; records: number; dataEnd: number; sealed: boolean; entries: IndexEntry[]; corrupt: readonly CorruptRange[] }) {
+    this.path = init.path;
+    this.indexPath = init.indexPath;
+    this.baseSequence = init.baseSequence;
+    this.createdAt = init.createdAt;
+    this.lastSequence = init.lastSequence;
+    this.lastArrival = init.lastArrival;
+    this.records = init.records;
+    this.dataEnd = init.dataEnd;
+    this.sealed = init.sealed;
+    this.entries = init.entries;
+    this.corrupt = init.corrupt;
+  }
+
+  /** Bytes on disk. */
+  get bytes(): number {
+    return this.dataEnd;
+  }
+
+  /** Offset of the last index point at or before the seek target (header end when none). */
+  #startOffset(seek: Seek): number {
+    const e = this.entries;
+    let lo = 0;
+    let hi = e.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const x = e[mid] as IndexEntry;
+      if ('seq' in seek ? x.sequence <= seek.seq : x.arrival < seek.time) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? SEGMENT_HEADER_BYTES : (e[found] as IndexEntry).offset;
+  }
+
+  /**
+   * Appends records at or after `seek` to `c` until a limit or the segment's acknowledged end.
+   * Verifies every checksum; damage throws {@link CorruptionError}.
+   */
+  async collect(seek: Seek, c: Collector): Promise<void> {
+    if (this.#deleted) return;
+    this.#readers++;
+    try {
+      const fd = await this.#open();
+      let off = this.#startOffset(seek);
+      const end = this.dataEnd;
+      const avgFrame = this.records > 0 ? Math.ceil((end - SEGMENT_HEADER_BYTES) / this.records) : 256;
+      while (off < end && !collectorFull(c)) {
+        const damage = this.corrupt.find((r) => r.end > off);
+        if (damage !== undefined && damage.start <= off) this.#throwCorrupt(damage.start, damage.reason);
+        const limit = damage === undefined ? end : damage.start;
+        const want = Math.min(limit - off, Math.max(65536, Math.min(16 << 20, (c.maxRecords - c.records.length) * avgFrame * 1.1 + 4096, c.maxBytes + 65536)));
+        let buf = Buffer.allocUnsafe(want);
+        let n = await readFull(fd, buf, off);
+        if (n < FRAME_HEADER_BYTES) this.#throwCorrupt(off, 'segment ends before its acknowledged data');
+        const firstLen = FRAME_HEADER_BYTES + buf.readUInt32LE(0);
+        if (firstLen > n && off + firstLen <= limit) {
+          buf = Buffer.allocUnsafe(firstLen); // one frame bigger than the chunk
+          n = await readFull(fd, buf, off);
+        }
+        let o = 0;
+        while (o < n && !collectorFull(c)) {
+          const f = checkFrame(buf, o, n);
+          if (f.kind === 'short') {
+            if (off + o + FRAME_HEADER_BYTES + buf.readUInt32LE(o) > limit) this.#throwCorrupt(off + o, 'frame runs past the acknowledged end');
+            break;
+          }
+          if (f.kind === 'bad') this.#throwCorrupt(off + o, f.reason);
+          if ('seq' in seek ? f.sequence >= seek.seq : f.arrival >= seek.time) {
+            const body = o + FRAME_HEADER_BYTES;
+            const keyEnd = body + BODY_FIXED_BYTES + buf.readUInt16LE(body + 16);
+            const data = buf.subarray(keyEnd, f.end);
+            c.records.push({ partitionKey: buf.toString('utf8', body + BODY_FIXED_BYTES, keyEnd), data, arrivalTime: f.arrival, sequence: formatSequence(readU64(buf, body)), shardId: c.shardId });
+            c.bytes += data.length;
+          }
+          o = f.end;
+        }
+        off += o;
+        if (o === 0) this.#throwCorrupt(off, 'no progress reading frame');
+      }
+    } finally {
+      this.#readers--;
+      if (this.#deleted && this.#readers === 0) await this.#closeFd();
+    }
+  }
+
+  #throwCorrupt(offset: number, reason: string): never {
+    throw new CorruptionError(`stream log segment ${this.path} is damaged at byte ${offset} (${reason}); these acknowledged records cannot be served. Restore the file from a backup, or move the segment away to skip it (records in it are lost).`, { file: this.path, offset, reason });
+  }
+
+  async #open(): Promise<number> {
+    this.#fd ??= openP(this.path, 'r');
+    return this.#fd;
+  }
+
+  async #closeFd(): Promise<void> {
+    const fd = this.#fd;
+    this.#fd = undefined;
+    if (fd !== undefined) await closeP(await fd).catch(() => {});
+  }
+
+  /** Marks the segment deleted; its read descriptor closes once no read uses it. */
+  async release(): Promise<void> {
+    this.#deleted = true;
+    if (this.#readers === 0) await this.#closeFd();
+  }
+}
+
+async function readFull(fd: number, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await readP(fd, buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}

@@ -1,0 +1,167 @@
+/**
+ * Encoding and group commit for one shard. `enqueue` encodes a batch into ONE buffer (sequence
+ * numbers and arrival time assigned on the spot) and queues it; a single flush loop takes
+ * every queued batch, writes them with one `writev` and makes them durable with one
+ * `fdatasync`, then acknowledges them all. Appenders that arrive while a flush is in flight
+ * wait for the next group, so concurrent appenders share fsyncs.
+ */
+import { open, writev as writevCb, fdatasync as fdatasyncCb, close as closeCb } from 'node:fs';
+import { promisify } from 'node:util';
+import { crashPoint } from '../../core/crash.ts';
+import { HydrantError } from '../../core/errors.ts';
+import type { PutRecord } from '../stream-log.ts';
+import { frameSize, writeFrame } from './segment-format.ts';
+import type { Segment } from './segment.ts';
+
+const openP = promisify(open);
+const writevP = promisify(writevCb);
+const fdatasyncP = promisify(fdatasyncCb);
+const closeP = promisify(closeCb);
+
+/** A batch encoded and waiting for its group's fsync. */
+interface PendingBatch {
+  readonly buf: Buffer;
+  readonly firstSequence: number;
+  readonly count: number;
+  readonly arrival: number;
+  /** Frame offsets within `buf` that are candidate index points (about one per interval). */
+  readonly points: ReadonlyArray<{ readonly rel: number; readonly sequence: number }>;
+  readonly resolve: (firstSequence: number) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** What the writer needs from its shard. */
+export interface ShardWriterHost {
+  /** The segment appends go to; may roll to a new one when the current is full. */
+  activeSegment(): Promise<Segment>;
+  /** Called after a group is durable, before its appenders are acknowledged. */
+  committed(lastSequence: number, lastArrival: number): void;
+  /** Counts fsyncs for `stats()`. */
+  countFsync(): void;
+}
+
+/** The shard stopped taking appends after a write or fsync failure. */
+export class ShardWriteError extends HydrantError {
+  constructor(shard: string, cause: unknown) {
+    super('LOG_WRITE_FAILED', `stream log shard ${shard} could not write or fsync its segment (${(cause as Error)?.message ?? String(cause)}); unacknowledged appends failed. Fix the disk problem (space, permissions) and restart: recovery drops the incomplete tail.`, { cause });
+  }
+}
+
+export class ShardWriter {
+  readonly #label: string;
+  readonly #host: ShardWriterHost;
+  readonly #indexIntervalBytes: number;
+  #nextSequence: number;
+  #lastArrival: number;
+  #pending: PendingBatch[] = [];
+  #flushing: Promise<void> | undefined;
+  #failed: ShardWriteError | undefined;
+  #fd: { segment: Segment; fd: number } | undefined;
+  #lastIndexOffset = -Infinity;
+
+  constructor(label: string, host: ShardWriterHost, nextSequence: number, lastArrival: number, indexIntervalBytes: number) {
+    this.#label = label;
+    this.#host = host;
+    this.#nextSequence = nextSequence;
+    this.#lastArrival = lastArrival;
+    this.#indexIntervalBytes = indexIntervalBytes;
+  }
+
+  /** Encodes and queues records; resolves to the first sequence once they are durable. */
+  enqueue(records: readonly PutRecord[]): Promise<number> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const keyBytes = new Array<number>(records.length);
+    let size = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as PutRecord;
+      const k = Buffer.byteLength(r.partitionKey, 'utf8');
+      keyBytes[i] = k;
+      size += frameSize(k, r.data.length);
+    }
+    const buf = Buffer.allocUnsafe(size);
+    // Arrival times never go backwards within a shard, so AT_TIMESTAMP can binary-search.
+    const arrival = Math.max(this.#lastArrival, Date.now());
+    this.#lastArrival = arrival;
+    const firstSequence = this.#nextSequence;
+    this.#nextSequence += records.length;
+    const points: Array<{ rel: number; sequence: number }> = [];
+    let o = 0;
+    let lastPoint = -Infinity;
+    for (let i = 0; i < records.length; i++) {
+      if (o - lastPoint >= this.#indexIntervalBytes) {
+        points.push({ rel: o, sequence: firstSequence + i });
+        lastPoint = o;
+      }
+      const r = records[i] as PutRecord;
+      o = writeFrame(buf, o, firstSequence + i, arrival, r.partitionKey, keyBytes[i] as number, r.data);
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.#pending.push({ buf, firstSequence, count: records.length, arrival, points, resolve, reject });
+      this.#flushing ??= this.#flushLoop().finally(() => {
+        this.#flushing = undefined;
+      });
+    });
+  }
+
+  /** Resolves once every queued batch is durable (or failed). */
+  async drain(): Promise<void> {
+    while (this.#flushing !== undefined) await this.#flushing;
+  }
+
+  async #flushLoop(): Promise<void> {
+    await Promise.resolve(); // let appenders of the same tick join the first group
+    while (this.#pending.length > 0) {
+      const group = this.#pending;
+      this.#pending = [];
+      try {
+        const segment = await this.#host.activeSegment();
+        const fd = await this.#fdFor(segment);
+        const position = segment.dataEnd;
+        const bufs = group.map((b) => b.buf);
+        const total = bufs.reduce((s, b) => s + b.length, 0);
+        let written = (await writevP(fd, bufs, position)).bytesWritten;
+        // Short writes are rare (full disk, signals); finish them from one joined buffer.
+        while (written < total) written += (await writevP(fd, [Buffer.concat(bufs).subarray(written)], position + written)).bytesWritten;
+        crashPoint('log.after-write-before-fsync');
+        await fdatasyncP(fd);
+        this.#host.countFsync();
+        crashPoint('log.after-fsync-before-ack');
+        let at = position;
+        for (const b of group) {
+          for (const p of b.points) {
+            if (at + p.rel - this.#lastIndexOffset >= this.#indexIntervalBytes || segment.entries.length === 0) {
+              segment.entries.push({ sequence: p.sequence, arrival: b.arrival, offset: at + p.rel });
+              this.#lastIndexOffset = at + p.rel;
+            }
+          }
+          at += b.buf.length;
+          segment.records += b.count;
+        }
+        const last = group[group.length - 1] as PendingBatch;
+        segment.lastSequence = last.firstSequence + last.count - 1;
+        segment.lastArrival = last.arrival;
+        segment.dataEnd = at;
+        this.#host.committed(segment.lastSequence, last.arrival);
+        for (const b of group) b.resolve(b.firstSequence);
+      } catch (err) {
+        this.#failed = new ShardWriteError(this.#label, err);
+        for (const b of [...group, ...this.#pending]) b.reject(this.#failed);
+        this.#pending = [];
+      }
+    }
+  }
+
+  async #fdFor(segment: Segment): Promise<number> {
+    if (this.#fd?.segment === segment) return this.#fd.fd;
+    if (this.#fd !== undefined) await closeP(this.#fd.fd);
+    this.#fd = { segment, fd: await openP(segment.path, 'r+') };
+    this.#lastIndexOffset = segment.entries.at(-1)?.offset ?? -Infinity;
+    return this.#fd.fd;
+  }
+
+  /** Closes the write descriptor (after `drain`). */
+  async close(): Promise<void> {
+    if (this.#fd !== undefined) await closeP(this.#fd.fd);
+    this.#fd = undefined;
+  }
+}

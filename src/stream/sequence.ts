@@ -1,0 +1,42 @@
+/**
+ * Sequence numbers are decimal strings, strictly increasing within a shard.
+ *
+ * Every backend's sequences compare numerically with {@link compareSequence} (BigInt, so
+ * Kinesis' 56-digit numbers work too). The embedded log goes further: its sequences are the
+ * per-shard record counter (1, 2, 3, … with no gaps) zero-padded to {@link SEQUENCE_WIDTH}
+ * digits, so plain string order equals numeric order within a shard, and `last - checkpoint`
+ * is the exact number of unread records. Counters stay below 2^53 so they fit a JS number.
+ */
+import { HydrantError } from '../core/errors.ts';
+
+/** Digits of an embedded-log sequence number (fits any uint64). */
+export const SEQUENCE_WIDTH = 20;
+
+/** A string that is not a decimal sequence number. */
+export class InvalidSequenceError extends HydrantError {
+  constructor(value: string) {
+    super('INVALID_SEQUENCE', `sequence number ${JSON.stringify(value.slice(0, 80))} is not a decimal string; pass the "sequence" of a record read from the same shard.`);
+  }
+}
+
+/** Compares two sequence numbers numerically: negative, zero or positive. */
+export function compareSequence(a: string, b: string): number {
+  if (!/^[0-9]+$/.test(a)) throw new InvalidSequenceError(a);
+  if (!/^[0-9]+$/.test(b)) throw new InvalidSequenceError(b);
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Formats an embedded-log counter as a fixed-width sequence number. */
+export function formatSequence(n: number): string {
+  return String(n).padStart(SEQUENCE_WIDTH, '0');
+}
+
+/** Parses a sequence number into an embedded-log counter (throws when not a safe integer). */
+export function parseSequence(value: string): number {
+  if (!/^[0-9]{1,40}$/.test(value)) throw new InvalidSequenceError(value);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidSequenceError(value);
+  return n;
+}
