@@ -6,6 +6,7 @@ import { select } from './select/select.ts';
 import { rename } from './rename/rename.ts';
 import { add } from './add/add.ts';
 import { filter } from './filter/filter.ts';
+import { flatten } from './flatten/flatten.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> = [
@@ -14,4 +15,5 @@ export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> 
   rename,
   add,
   filter,
+  flatten,
 ];
