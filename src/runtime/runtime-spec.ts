@@ -1,0 +1,32 @@
+/**
+ * The part of a loaded pipeline the runner needs. `loadPipeline` (src/config/) produces the
+ * full spec; {@link RuntimeSpec} is the narrow structural subset, so the runner can also be
+ * driven from code (the demo, tests) without a file.
+ */
+import type { LakeConfig } from '../lake/lake-config.ts';
+
+/** A component entry: its kind and its already validated config. */
+export interface ComponentSpec {
+  readonly type: string;
+  /** Config as validated by the descriptor's schema (defaults applied). */
+  readonly config: unknown;
+}
+
+/** A source or delivery: a component on a stream, with the transforms of its edge. */
+export interface EdgeComponentSpec extends ComponentSpec {
+  readonly stream: string;
+  /** Names of top-level transforms, applied in order. */
+  readonly transforms: readonly string[];
+}
+
+/** What the runner builds and runs. */
+export interface RuntimeSpec {
+  readonly name: string;
+  /** Absolute data directory (stream log, state store, file outputs). */
+  readonly dataDir: string;
+  readonly lake: LakeConfig;
+  readonly streams: Readonly<Record<string, { readonly shards: number }>>;
+  readonly sources: Readonly<Record<string, EdgeComponentSpec>>;
+  readonly transforms: Readonly<Record<string, ComponentSpec>>;
+  readonly deliveries: Readonly<Record<string, EdgeComponentSpec>>;
+}

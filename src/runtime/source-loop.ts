@@ -1,0 +1,175 @@
+/**
+ * One source's loop: pull a batch, make it durable in the stream, record its position, ack.
+ *
+ * Pull-based, so memory is bounded by one batch per source: `next()` is called again only
+ * after the previous batch is appended (fsync'd), its position committed and acknowledged.
+ * Per batch, in this order:
+ *   1. new table schemas are recorded in the state store (events must never name a schema
+ *      version a reader cannot find);
+ *   2. source-edge transforms run; failures go to the lake's error prefix;
+ *   3. the events are appended to the stream (durable when `append` resolves);
+ *   4. `sources/<name>/position` and the per-shard sequences commit in one state transaction;
+ *   5. `source.ack(position)` lets the source release the data upstream.
+ * A crash between 3 and 4 is repaired on start by {@link recoverSourcePosition}; events the
+ * source re-sends at or below the recovered position are dropped, not appended twice.
+ */
+import { encodeEnvelope, partitionKeyOf, type Envelope } from '../core/change-event.ts';
+import { crashPoint } from '../core/crash.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { schemaKey } from '../core/schema.ts';
+import type { Source, SourceBatch } from '../sources/source.ts';
+import type { StateOp, StateStore, StateValue } from '../state/state-store.ts';
+import type { PutRecord, StreamLog } from '../stream/stream-log.ts';
+import type { TransformItem } from '../transforms/transform.ts';
+import { withBackoff } from './backoff.ts';
+import type { ErrorSink } from './error-sink.ts';
+import { recoverSourcePosition } from './source-recovery.ts';
+import { sourcePositionKey, sourceShardsKey } from './state-keys.ts';
+import { applyChain, type NamedTransform } from './transform-chain.ts';
+
+/** What a source loop needs. */
+export interface SourceLoopDeps {
+  readonly name: string;
+  readonly source: Source;
+  readonly stream: string;
+  readonly transforms: readonly NamedTransform[];
+  readonly state: StateStore;
+  readonly log: StreamLog;
+  readonly errors: ErrorSink;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Stop once the source reports caughtUp with no events. */
+  readonly untilCaughtUp: boolean;
+}
+
+function maxPos(a: string | null, b: string): string {
+  return a === null || b > a ? b : a;
+}
+
+/** Runs one source until stopped (or caught up in `untilCaughtUp` mode). */
+export class SourceLoop {
+  readonly #d: SourceLoopDeps;
+  readonly #knownSchemas = new Set<string>();
+  #shards: Record<string, string> = {};
+  #committed: string | null = null;
+  #floor: string | null = null;
+  #caughtUp = false;
+
+  constructor(deps: SourceLoopDeps) {
+    this.#d = deps;
+  }
+
+  /** true once the source reported caughtUp with an empty batch (and nothing since). */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  /** The last committed position. */
+  get position(): string | null {
+    return this.#committed;
+  }
+
+  /** Runs until `signal` aborts; the batch in flight is always finished (made durable) first. */
+  async run(signal: AbortSignal): Promise<void> {
+    const d = this.#d;
+    const rec = await recoverSourcePosition(d.state, d.log, d.stream, d.name, d.logger);
+    this.#shards = { ...rec.shards };
+    this.#committed = rec.stored;
+    this.#floor = rec.position;
+    if (rec.position !== null && rec.position !== rec.stored) await this.#commitPosition(rec.position);
+    await withBackoff(`source ${d.name}: start`, d.logger, signal, () => d.source.start(rec.position));
+    if (rec.position !== null) await d.source.ack(rec.position);
+    d.logger.info('source started', { source: d.name, stream: d.stream, resumeAfter: rec.position });
+    while (!signal.aborted) {
+      const batch = await withBackoff(`source ${d.name}: next`, d.logger, signal, () => d.source.next(signal));
+      await this.#handle(batch);
+      if (batch.events.length === 0 && batch.caughtUp) {
+        this.#caughtUp = true;
+        if (d.untilCaughtUp) break;
+      } else {
+        this.#caughtUp = false;
+      }
+    }
+  }
+
+  async #handle(batch: SourceBatch): Promise<void> {
+    const d = this.#d;
+    const floor = this.#floor;
+    // Events at or below the floor are already in the stream (see the module comment).
+    const fresh = floor === null ? batch.events : batch.events.filter((e) => e.source.position === '' || e.source.position > floor);
+    if (fresh.length < batch.events.length) {
+      d.metrics.inc('hydrant_source_duplicates_dropped_total', 'Events a source re-sent at or below its durable position (dropped, not appended again).', { source: d.name }, batch.events.length - fresh.length);
+    }
+    await this.#recordSchemas(batch);
+    const now = Date.now();
+    const items: TransformItem[] = fresh.map((envelope, i) => ({ id: String(i), envelope, arrivalTime: now }));
+    const out = await applyChain(d.transforms, items);
+    if (out.failed.length > 0) {
+      await d.errors.write(out.failed.map((f) => ({
+        component: f.component,
+        id: `${d.name}-${f.item.envelope.source.position || `${now}-${f.item.id}`}`,
+        raw: encodeEnvelope(f.item.envelope),
+        reason: f.reason,
+        attempts: f.attempts,
+        arrivalTime: f.item.arrivalTime,
+        context: { source: d.name, stream: d.stream },
+      })));
+    }
+    if (out.items.length > 0) await this.#append(out.items.map((i) => i.envelope));
+    crashPoint('runner.after-append-before-position');
+    let top = maxPos(this.#floor, batch.position);
+    for (const e of fresh) if (e.source.position !== '') top = maxPos(top, e.source.position);
+    this.#floor = top;
+    if (batch.position !== this.#committed || out.items.length > 0) await this.#commitPosition(batch.position);
+    crashPoint('runner.after-position-before-ack');
+    await d.source.ack(batch.position);
+  }
+
+  async #append(events: readonly Envelope[]): Promise<void> {
+    const d = this.#d;
+    const puts: PutRecord[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const data = encodeEnvelope(e);
+      bytes += data.byteLength;
+      puts.push({ partitionKey: partitionKeyOf(e), data });
+    }
+    const results = await d.log.append(d.stream, puts);
+    // Results keep per-shard order, so the last result of a shard is its highest sequence.
+    for (const r of results) this.#shards[r.shardId] = r.sequence;
+    const perTable = new Map<string, number>();
+    for (const e of events) {
+      const t = e.op === 'event' ? '' : e.source.table;
+      perTable.set(t, (perTable.get(t) ?? 0) + 1);
+    }
+    for (const [table, n] of perTable) d.metrics.inc('hydrant_source_records_total', 'Records a source appended to its stream.', { source: d.name, table }, n);
+    d.metrics.inc('hydrant_source_bytes_total', 'Bytes a source appended to its stream.', { source: d.name }, bytes);
+  }
+
+  async #commitPosition(position: string): Promise<void> {
+    const d = this.#d;
+    const ops: StateOp[] = [
+      { type: 'put', key: sourcePositionKey(d.name), value: position },
+      { type: 'put', key: sourceShardsKey(d.name), value: { ...this.#shards } as StateValue },
+    ];
+    await d.state.commit(ops);
+    this.#committed = position;
+  }
+
+  async #recordSchemas(batch: SourceBatch): Promise<void> {
+    const d = this.#d;
+    if (batch.schemas === undefined || batch.schemas.length === 0) return;
+    const ops: StateOp[] = [];
+    for (const s of batch.schemas) {
+      const key = schemaKey(s, s.version);
+      if (this.#knownSchemas.has(key)) continue;
+      if ((await d.state.get(key)) === undefined) ops.push({ type: 'put', key, value: s as unknown as StateValue });
+      this.#knownSchemas.add(key);
+    }
+    if (ops.length > 0) {
+      await d.state.commit(ops);
+      d.logger.info('recorded table schemas', { source: d.name, schemas: ops.map((o) => o.key) });
+    }
+  }
+}
