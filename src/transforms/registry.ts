@@ -7,6 +7,7 @@ import { rename } from './rename/rename.ts';
 import { add } from './add/add.ts';
 import { filter } from './filter/filter.ts';
 import { flatten } from './flatten/flatten.ts';
+import { validate } from './validate/validate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> = [
@@ -16,4 +17,5 @@ export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> 
   add,
   filter,
   flatten,
+  validate,
 ];
