@@ -1,0 +1,216 @@
+/**
+ * {@link MergeEngine}: applies a batch of change events to a current-state table stored as
+ * Parquet files, copy-on-write by key bucket, and switches the table to the new file set with
+ * one conditional state-store commit.
+ *
+ * Steps of {@link MergeEngine.merge}: order the batch and drop what the table already has
+ * (high-water position); plan which buckets it touches; for each group of buckets load the
+ * bucket files, apply the changes with {@link CurrentState} and write new files under fresh
+ * names; then commit the new manifest, the `head` pointer and the list of replaced files in
+ * one transaction, conditional on `head` still being the version the merge started from.
+ * A crash before that commit leaves unreferenced files (swept by the next merge); a crash
+ * after it leaves replaced files, deleted once the grace period has passed so readers that
+ * started on the old version can finish.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { ChangeEvent } from '../../core/change-event.ts';
+import { crashPoint } from '../../core/crash.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import { tableId, type TableSchema } from '../../core/schema.ts';
+import type { Row } from '../../core/values.ts';
+import type { StateStore, StateValue } from '../../state/state-store.ts';
+import type { ObjectStore } from '../object-store.ts';
+import { CurrentState, orderChanges, type ApplyStats } from './current-state.ts';
+import { MergeError } from './errors.ts';
+import { localCopy, tempPath, uploadFile } from './local-files.ts';
+import { dataFileKey, emptyManifest, loadManifest, manifestKeys, type Manifest, type ManifestFile, type TableRef } from './manifest.ts';
+import { planMerge } from './merge-plan.ts';
+import { readRowsParquet, writeRowsParquet } from './parquet-rows.ts';
+import { bucketOf } from './row-key.ts';
+import { cleanupTable } from './cleanup.ts';
+
+/** Crash points of a merge, for kill -9 tests. */
+export const MERGE_CRASH_POINTS = ['current.merge.files-written', 'current.merge.manifest-committed'] as const;
+
+/** Settings of a {@link MergeEngine}. */
+export interface MergeEngineOptions {
+  readonly state: StateStore;
+  readonly lake: ObjectStore;
+  /** Local directory for DuckDB's files (created when missing). */
+  readonly tmpDir: string;
+  /** Key-hash buckets of a new table (existing tables keep theirs). */
+  readonly buckets?: number;
+  /** How long replaced files stay readable after a merge, in ms. */
+  readonly graceMs?: number;
+  readonly metrics?: Metrics;
+  /** Clock, for tests. */
+  readonly now?: () => number;
+}
+
+/** One batch to merge. */
+export interface MergeInput {
+  readonly table: TableRef;
+  readonly events: readonly ChangeEvent[];
+  /** Stored in the manifest atomically with the new version (the merge job's catalog position). */
+  readonly checkpoint: StateValue;
+  /** Looks up a schema version of the table (normally `loadSchema` on the state store). */
+  readonly schema: (version: number) => Promise<TableSchema | undefined>;
+}
+
+/** What a merge did. */
+export interface MergeResult {
+  /** The readable version afterwards. */
+  readonly version: number;
+  /** false when nothing changed and nothing was committed. */
+  readonly committed: boolean;
+  readonly stats: ApplyStats;
+  readonly rows: number;
+  readonly bucketsRewritten: number;
+  readonly filesWritten: number;
+  readonly filesKept: number;
+}
+
+export class MergeEngine {
+  readonly #opts: MergeEngineOptions;
+  readonly #db: DuckDBInstance;
+  readonly #conn: DuckDBConnection;
+
+  private constructor(opts: MergeEngineOptions, db: DuckDBInstance, conn: DuckDBConnection) {
+    this.#opts = opts;
+    this.#db = db;
+    this.#conn = conn;
+  }
+
+  /** Opens an engine with its own in-process DuckDB. */
+  static async open(opts: MergeEngineOptions): Promise<MergeEngine> {
+    await mkdir(opts.tmpDir, { recursive: true });
+    const db = await DuckDBInstance.create(':memory:', { temp_directory: opts.tmpDir });
+    return new MergeEngine(opts, db, await db.connect());
+  }
+
+  /** The DuckDB connection (readers reuse it). */
+  get connection(): DuckDBConnection {
+    return this.#conn;
+  }
+
+  /** Merges one batch; see the module documentation for the steps. */
+  async merge(input: MergeInput): Promise<MergeResult> {
+    const { table } = input;
+    const id = tableId(table);
+    const now = this.#opts.now ?? Date.now;
+    const head = (await loadManifest(this.#opts.state, table)) ?? emptyManifest(table, this.#opts.buckets ?? 16);
+    const { ordered, skipped } = orderChanges(input.events, head.highWater ?? undefined);
+    const stats: ApplyStats = { applied: 0, skipped, truncates: 0, missingPrevious: 0 };
+    if (ordered.length === 0 && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
+      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length };
+    }
+    const schemaVersion = Math.max(head.schemaVersion, ...ordered.map((e) => e.schemaVersion));
+    const schema = await input.schema(schemaVersion);
+    if (schema === undefined) {
+      throw new MergeError(`schema version ${schemaVersion} of table ${id} is not in the state store, so its current-state table cannot be written; the source records every schema version before its changes — check that the merge uses the pipeline's state store.`, { table: id, schemaVersion });
+    }
+    const plan = planMerge(ordered, schema.primaryKey, head.buckets, id);
+    stats.applied += plan.discarded;
+    if (plan.truncated) stats.truncates++;
+    const version = head.version + 1;
+    const attempt = randomBytes(4).toString('hex');
+    const oldByBucket = new Map(head.files.map((f) => [f.bucket, f]));
+    const rewritten = new Set<number>(plan.truncated ? oldByBucket.keys() : []);
+    const written: ManifestFile[] = [];
+    for (const group of plan.groups) {
+      const rows: Row[] = [];
+      if (!plan.truncated) for (const b of group.buckets) rows.push(...(await this.#readBucket(oldByBucket.get(b), schema)));
+      const state = new CurrentState({ table: id, primaryKey: schema.primaryKey, rows });
+      rows.length = 0;
+      for (const e of group.events) state.applyOrdered(e, stats);
+      const byBucket = new Map<number, Row[]>();
+      for (const [key, row] of state.entries()) {
+        const b = bucketOf(key, head.buckets);
+        let list = byBucket.get(b);
+        if (list === undefined) byBucket.set(b, (list = []));
+        list.push(row);
+      }
+      for (const b of group.buckets) {
+        rewritten.add(b);
+        const list = byBucket.get(b);
+        if (list !== undefined && list.length > 0) written.push(await this.#writeBucket(table, schema, b, version, attempt, list));
+      }
+    }
+    const kept = head.files.filter((f) => !rewritten.has(f.bucket));
+    const files = [...kept, ...written].sort((a, b) => a.bucket - b.bucket);
+    const lastPos = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.position : head.highWater;
+    const newest = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.commitTime.toISOString() : head.sourceCommitTime;
+    const next: Manifest = {
+      format: 1,
+      table: head.table,
+      version,
+      buckets: head.buckets,
+      schemaVersion: schema.version,
+      highWater: lastPos,
+      files,
+      rows: files.reduce((n, f) => n + f.rows, 0),
+      checkpoint: input.checkpoint,
+      committedAt: new Date(now()).toISOString(),
+      sourceCommitTime: newest,
+    };
+    const replaced = head.files.filter((f) => rewritten.has(f.bucket)).map((f) => f.key);
+    crashPoint('current.merge.files-written');
+    const keys = manifestKeys(table);
+    await this.#opts.state.commit(
+      [
+        { type: 'put', key: keys.version(version), value: next as unknown as StateValue },
+        { type: 'put', key: keys.retiredAt(version), value: { files: replaced, retiredAt: now() } },
+        { type: 'put', key: keys.head, value: { version } },
+      ],
+      [{ key: keys.head, equals: head.version === 0 ? undefined : { version: head.version } }],
+    );
+    crashPoint('current.merge.manifest-committed');
+    this.#recordMetrics(id, ordered, next, now());
+    await cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: now() });
+    return { version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept.length };
+  }
+
+  /** Deletes replaced files whose grace period has passed and files of failed merges. */
+  async cleanup(table: TableRef): Promise<{ readonly deleted: number }> {
+    return cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: (this.#opts.now ?? Date.now)() });
+  }
+
+  async #readBucket(file: ManifestFile | undefined, schema: TableSchema): Promise<Row[]> {
+    if (file === undefined) return [];
+    const local = await localCopy(this.#opts.lake, file.key, this.#opts.tmpDir);
+    try {
+      return await readRowsParquet(this.#conn, schema, local.path);
+    } finally {
+      await local.release();
+    }
+  }
+
+  async #writeBucket(table: TableRef, schema: TableSchema, bucket: number, version: number, attempt: string, rows: Row[]): Promise<ManifestFile> {
+    const path = tempPath(this.#opts.tmpDir);
+    const n = await writeRowsParquet(this.#conn, schema, rows, path);
+    const key = dataFileKey(table, bucket, version, attempt);
+    const bytes = await uploadFile(this.#opts.lake, path, key);
+    return { bucket, key, rows: n, bytes, schemaVersion: schema.version };
+  }
+
+  #recordMetrics(id: string, ordered: readonly ChangeEvent[], m: Manifest, now: number): void {
+    const metrics = this.#opts.metrics;
+    if (metrics === undefined) return;
+    const labels = { table: id };
+    // Lag of the oldest change in the batch: the longest any of them waited to become visible.
+    let oldest = Infinity;
+    for (const e of ordered) oldest = Math.min(oldest, e.source.commitTime.toMillis());
+    if (Number.isFinite(oldest)) metrics.set('hydrant_merge_lag_seconds', 'Seconds from source commit to visible in the current-state table (oldest change of the last merge).', labels, Math.max(0, (now - oldest) / 1000));
+    metrics.inc('hydrant_merge_changes_total', 'Changes merged into current-state tables.', labels, ordered.length);
+    metrics.set('hydrant_current_rows', 'Rows in the current-state table.', labels, m.rows);
+    metrics.set('hydrant_current_version', 'Readable version of the current-state table.', labels, m.version);
+  }
+
+  /** Closes DuckDB. */
+  async close(): Promise<void> {
+    this.#conn.closeSync();
+    this.#db.closeSync();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Plans a copy-on-write merge: which key buckets a batch of changes touches, and which buckets
+ * must be merged together because a primary-key change moves a row from one bucket to another
+ * (the new row needs the old row's TOAST values). Only touched buckets are rewritten; each
+ * group is loaded, merged and written on its own, so memory follows the largest group, not
+ * the table.
+ */
+import type { ChangeEvent } from '../../core/change-event.ts';
+import { bucketOf, hasKey, keyString } from './row-key.ts';
+import { MergeError } from './errors.ts';
+
+/** Buckets merged together and the changes that touch them, in position order. */
+export interface MergeGroup {
+  readonly buckets: readonly number[];
+  readonly events: readonly ChangeEvent[];
+}
+
+/** The plan for one batch of ordered changes. */
+export interface MergePlan {
+  /** A truncate in the batch: every existing file is dropped, only changes after the last truncate are applied. */
+  readonly truncated: boolean;
+  /** Changes before the last truncate (they only affect rows the truncate removes). */
+  readonly discarded: number;
+  readonly groups: readonly MergeGroup[];
+}
+
+/** Plans the merge of `ordered` (already sorted and above the high-water mark). */
+export function planMerge(ordered: readonly ChangeEvent[], primaryKey: readonly string[], buckets: number, table: string): MergePlan {
+  let last = -1;
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    if ((ordered[i] as ChangeEvent).op === 'truncate') {
+      last = i;
+      break;
+    }
+  }
+  const events = ordered.slice(last + 1);
+  const parent = new Map<number, number>();
+  const find = (b: number): number => {
+    let r = b;
+    while (parent.get(r) !== r) r = parent.get(r) as number;
+    parent.set(b, r);
+    return r;
+  };
+  const add = (b: number): number => {
+    if (!parent.has(b)) parent.set(b, b);
+    return find(b);
+  };
+  const home: number[] = [];
+  for (const e of events) {
+    const b = bucketOf(keyOfEvent(e, primaryKey, table), buckets);
+    home.push(b);
+    const rb = add(b);
+    if (e.op === 'update' && hasKey(e.before, primaryKey)) {
+      const ob = bucketOf(keyString(e.before, primaryKey, table), buckets);
+      const ro = add(ob);
+      if (ro !== rb) parent.set(ro, rb);
+    }
+  }
+  const byRoot = new Map<number, { buckets: number[]; events: ChangeEvent[] }>();
+  for (const b of parent.keys()) {
+    const r = find(b);
+    let g = byRoot.get(r);
+    if (g === undefined) byRoot.set(r, (g = { buckets: [], events: [] }));
+    g.buckets.push(b);
+  }
+  events.forEach((e, i) => byRoot.get(find(home[i] as number))?.events.push(e));
+  const groups = [...byRoot.values()].map((g) => ({ buckets: g.buckets.sort((a, b) => a - b), events: g.events }));
+  groups.sort((a, b) => (a.buckets[0] as number) - (b.buckets[0] as number));
+  return { truncated: last >= 0, discarded: last + 1, groups };
+}
+
+/** The key a change lands on: `key` (the new key for updates), else `after`, else `before`. */
+function keyOfEvent(e: ChangeEvent, primaryKey: readonly string[], table: string): string {
+  // Same precedence as CurrentState: inserts by their new row, updates by key, deletes by key or before.
+  const order = e.op === 'insert' || e.op === 'snapshot' ? [e.after] : e.op === 'update' ? [e.key, e.after] : [e.key, e.before];
+  for (const r of order) if (hasKey(r, primaryKey)) return keyString(r, primaryKey, table);
+  throw new MergeError(`${e.op} at position ${e.source.position} of table ${table} carries no primary key (${primaryKey.join(', ')}); the source must send key columns with every row change.`, { table, position: e.source.position });
+}
