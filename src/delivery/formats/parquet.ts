@@ -1,0 +1,126 @@
+/**
+ * Parquet through DuckDB (`@duckdb/node-api`): rows go into a temporary typed table with
+ * DuckDB's appender and `COPY … TO … (FORMAT parquet)` writes the file with the codec inside
+ * (zstd, snappy, gzip or none). DuckDB was the fastest writer measured here (docs/lake.md);
+ * its memory is capped by `memory_limit`, and one table lives only for one object.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Row } from '../../core/values.ts';
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { Compression } from '../compression.ts';
+import type { FailedRow, FormatWriter, OutputColumn, WriteResult } from './format.ts';
+import { appenderFor, type Append, canBeSpecial, duckType, specialOf, SPECIAL_SUFFIX, toDuck } from './parquet-types.ts';
+
+/** Double-quotes an SQL identifier. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Single-quotes an SQL string literal. */
+export function literal(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+export class ParquetWriter implements FormatWriter {
+  readonly extension = 'parquet';
+  readonly contentType = 'application/vnd.apache.parquet';
+  readonly #memoryLimitMiB: number;
+  readonly #rowGroupSize: number;
+  #conn: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> | undefined;
+  #n = 0;
+  // DuckDB work is serialized: one connection, one object at a time.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: { readonly memoryLimitMiB: number; readonly rowGroupSize: number }) {
+    this.#memoryLimitMiB = options.memoryLimitMiB;
+    this.#rowGroupSize = options.rowGroupSize;
+  }
+
+  async #connection(): Promise<DuckDBConnection> {
+    this.#conn ??= (async () => {
+      const instance = await DuckDBInstance.create(':memory:', { memory_limit: `${this.#memoryLimitMiB}MB`, threads: '1' });
+      return { instance, conn: await instance.connect() };
+    })();
+    return (await this.#conn).conn;
+  }
+
+  write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult> {
+    const run = this.#queue.then(() => this.#write(columns, rows, file, compression));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult> {
+    const conn = await this.#connection();
+    const failed: FailedRow[] = [];
+    // Which columns need a `__special` sibling in this object.
+    const special = new Set<string>();
+    for (const c of columns) {
+      if (!canBeSpecial(c.type)) continue;
+      for (const r of rows) if (specialOf(c.type, r[c.name] ?? null) !== undefined) {
+        special.add(c.name);
+        break;
+      }
+    }
+    const defs: string[] = [];
+    for (const c of columns) {
+      defs.push(`${ident(c.name)} ${duckType(c.type)}`);
+      if (special.has(c.name)) defs.push(`${ident(c.name + SPECIAL_SUFFIX)} VARCHAR`);
+    }
+    const table = `hydrant_out_${++this.#n}`;
+    await conn.run(`CREATE TABLE ${table} (${defs.join(', ')})`);
+    try {
+      const appender = await conn.createAppender(table);
+      const appends: Append[] = [];
+      for (let j = 0, k = 0; j < columns.length; j++) {
+        const c = columns[j] as OutputColumn;
+        appends.push(appenderFor(c.type, appender.columnType(k)));
+        k += special.has(c.name) ? 2 : 1;
+      }
+      const width = defs.length;
+      const converted: DuckDBValue[] = new Array(width);
+      let written = 0;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as Row;
+        try {
+          let k = 0;
+          for (const c of columns) {
+            const v = row[c.name] ?? null;
+            const sp = special.has(c.name) ? specialOf(c.type, v) : undefined;
+            converted[k++] = v === null || sp !== undefined ? null : toDuck(c.type, v);
+            if (special.has(c.name)) converted[k++] = sp ?? null;
+          }
+        } catch (err) {
+          failed.push({ index: i, error: (err as Error).message });
+          continue;
+        }
+        let k = 0;
+        for (let j = 0; j < columns.length; j++) {
+          const c = columns[j] as OutputColumn;
+          (appends[j] as (typeof appends)[number])(appender, converted[k++] as DuckDBValue);
+          if (special.has(c.name)) {
+            const s = converted[k++];
+            if (s === null) appender.appendNull();
+            else appender.appendVarchar(s as string);
+          }
+        }
+        appender.endRow();
+        written++;
+      }
+      appender.closeSync();
+      const codec = compression === 'none' ? 'uncompressed' : compression;
+      await conn.run(`COPY ${table} TO ${literal(file)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE ${this.#rowGroupSize})`);
+      return { rows: written, failed };
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS ${table}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#conn === undefined) return;
+    const { instance, conn } = await this.#conn;
+    conn.closeSync();
+    instance.closeSync();
+    this.#conn = undefined;
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * {@link LakeDelivery}: buffers records per output partition (prefix template + table + schema
+ * version) and writes each buffer as one object into the lake (see object-writer.ts for the
+ * exactly-once protocol), registering it in the catalog in the same state transaction that
+ * advances the consumer checkpoint.
+ *
+ * Checkpoints: a shard's checkpoint may only advance to just below the first sequence still
+ * held by any open buffer of that shard. After a crash the runner re-reads from there, and a
+ * record whose (shard, buffer) already has a committed object covering its sequence is
+ * skipped, because buffer identity and membership are deterministic functions of the record.
+ *
+ * Memory: every buffer is written out at `buffer_size_mib` or `buffer_interval_s`; when the sum
+ * over all open buffers reaches `memory_budget_mib`, or their number `max_open_partitions`, the
+ * oldest buffer is written first. All writes are serialized, and `write` awaits them
+ * (backpressure).
+ */
+import type { Envelope } from '../../core/change-event.ts';
+import { crashPoint } from '../../core/crash.ts';
+import { encodeEnvelope } from '../../core/change-event.ts';
+import { HydrantError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import { Timestamp } from '../../core/values.ts';
+import { incompatibility, listObjects, listTableVersions, tableVersionKey, type CatalogObject, type CatalogTableVersion } from '../../lake/catalog/catalog.ts';
+import type { ObjectStore } from '../../lake/object-store.ts';
+import type { StateOp, StateStore, StateValue } from '../../state/state-store.ts';
+import type { StreamLog } from '../../stream/stream-log.ts';
+import type { Delivery, DeliveryCommitter, DeliveryRecord } from '../delivery.ts';
+import { CsvWriter } from '../formats/csv.ts';
+import type { FormatWriter, OutputColumn } from '../formats/format.ts';
+import { JsonlWriter } from '../formats/jsonl.ts';
+import { ParquetWriter } from '../formats/parquet.ts';
+import { eventTimeOf, partitionValues, PrefixTemplate, safeSegment } from '../partitioning.ts';
+import type { LakeDeliveryConfig } from './config.ts';
+import { dmsKeyBase } from './dms-layout.ts';
+import { ObjectWriter } from './object-writer.ts';
+import { PartitionBuffer } from './partition-buffer.ts';
+import { CHANGE_META, changeColumns, changeRow, EVENT_COLUMNS, eventRow, SchemaResolver, tableNameOf } from './rows.ts';
+
+/** Too many open partitions and `on_partition_limit: fail`. */
+export class PartitionLimitError extends HydrantError {
+  constructor(delivery: string, limit: number, prefix: string) {
+    super('LAKE_TOO_MANY_PARTITIONS', `lake delivery ${delivery}: more than ${limit} open partitions (the next one is ${JSON.stringify(prefix)}). The prefix template creates too many distinct values: raise max_open_partitions, use a coarser template, or set on_partition_limit: flush_oldest.`, { details: { delivery, limit } });
+  }
+}
+
+export interface LakeDeliveryDeps {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly state: StateStore;
+  readonly lake: ObjectStore;
+  readonly log?: StreamLog | undefined;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Clock, for tests. */
+  readonly now?: () => number;
+}
+
+interface Committed {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+export class LakeDelivery implements Delivery {
+  readonly #c: LakeDeliveryConfig;
+  readonly #d: LakeDeliveryDeps;
+  readonly #format: FormatWriter;
+  readonly #writer: ObjectWriter;
+  readonly #changes: PrefixTemplate;
+  readonly #events: PrefixTemplate;
+  readonly #schemas: SchemaResolver;
+  readonly #now: () => number;
+  readonly #buffers = new Map<string, PartitionBuffer>();
+  /** Committed (buffer → ranges) per shard, loaded on the shard's first write. */
+  readonly #committed = new Map<string, Map<string, Committed[]>>();
+  readonly #lastSeen = new Map<string, string>();
+  readonly #checkpoint = new Map<string, bigint>();
+  readonly #tables = new Map<string, CatalogTableVersion[]>();
+  #bytes = 0;
+  #committer: DeliveryCommitter | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #timerError: unknown;
+
+  constructor(config: LakeDeliveryConfig, deps: LakeDeliveryDeps) {
+    this.#c = config;
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#format = config.format === 'parquet' ? new ParquetWriter({ memoryLimitMiB: config.duckdb_memory_mib, rowGroupSize: config.parquet_row_group_size }) : config.format === 'csv' ? new CsvWriter({ header: config.csv_header }) : new JsonlWriter();
+    this.#writer = new ObjectWriter({ store: deps.lake, state: deps.state, format: this.#format, compression: config.compression, delivery: deps.name, dataDir: deps.dataDir, logger: deps.logger });
+    this.#changes = new PrefixTemplate(config.changes_prefix, config.time_zone);
+    this.#events = new PrefixTemplate(config.events_prefix, config.time_zone);
+    this.#schemas = new SchemaResolver(deps.state);
+  }
+
+  async start(committer: DeliveryCommitter): Promise<void> {
+    this.#committer = committer;
+    await this.#writer.recover();
+    await this.#resendNotifications();
+    if (this.#c.buffer_interval_s > 0) {
+      const every = Math.min(1000, this.#c.buffer_interval_s * 1000);
+      this.#timer = setInterval(() => {
+        this.#serial(() => this.#flushExpired()).catch((err: unknown) => {
+          this.#timerError ??= err;
+        });
+      }, every);
+      this.#timer.unref();
+    }
+  }
+
+  async write(shardId: string, records: readonly DeliveryRecord[]): Promise<void> {
+    if (this.#timerError !== undefined) {
+      const err = this.#timerError;
+      this.#timerError = undefined;
+      throw err;
+    }
+    await this.#serial(async () => {
+      const committed = await this.#committedOf(shardId);
+      for (const dr of records) await this.#add(shardId, dr, committed);
+      if (this.#c.buffer_interval_s === 0) await this.#flushAll();
+      else await this.#flushExpired();
+      // Nothing open on this shard any more: its checkpoint can move to the last record seen.
+      await this.#advanceIdle(shardId);
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.#serial(() => this.#flushAll());
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#queue.catch(() => {});
+    await this.#format.close();
+  }
+
+  /** Open buffers and their estimated bytes (metrics, tests). */
+  get openPartitions(): { readonly count: number; readonly bytes: number } {
+    return { count: this.#buffers.size, bytes: this.#bytes };
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #committedOf(shard: string): Promise<Map<string, Committed[]>> {
+    let m = this.#committed.get(shard);
+    if (m === undefined) {
+      m = new Map();
+      for (const o of await listObjects(this.#d.state, this.#d.name, shard)) {
+        if (o.kind === 'errors') continue;
+        const list = m.get(o.buffer) ?? [];
+        list.push({ first: BigInt(o.firstSequence), last: BigInt(o.lastSequence) });
+        m.set(o.buffer, list);
+      }
+      this.#committed.set(shard, m);
+    }
+    return m;
+  }
+
+  async #add(shard: string, dr: DeliveryRecord, committed: Map<string, Committed[]>): Promise<void> {
+    const e: Envelope = dr.envelope;
+    const rec = dr.record;
+    const input = { envelope: e, arrivalTime: rec.arrivalTime, partitionKeys: dr.partitionKeys, delivery: this.#d.name };
+    const dms = this.#c.layout === 'dms' && e.op !== 'event';
+    const isLoad = e.op === 'snapshot';
+    const prefix = e.op === 'event' ? this.#events.render(input) : dms ? `${safeSegment(e.source.schema)}/${safeSegment(e.source.table)}` : this.#changes.render(input);
+    const table = tableNameOf(e);
+    const version = e.op === 'event' ? 1 : e.schemaVersion;
+    const id = `${prefix}|${table}|${version}${dms ? (isLoad ? '|load' : '|cdc') : ''}`;
+    const seq = BigInt(rec.sequence);
+    // Already in a committed object (a replay after a crash): skip.
+    const done = committed.get(id);
+    if (done !== undefined && done.some((r) => r.first <= seq && seq <= r.last)) {
+      this.#lastSeen.set(shard, rec.sequence);
+      return;
+    }
+    let b = this.#buffers.get(`${shard}\u0000${id}`);
+    if (b === undefined) {
+      if (this.#buffers.size >= this.#c.max_open_partitions) {
+        if (this.#c.on_partition_limit === 'fail') throw new PartitionLimitError(this.#d.name, this.#c.max_open_partitions, prefix);
+        this.#d.metrics.inc('hydrant_lake_partition_limit_flushes_total', 'Buffers written early because max_open_partitions was reached', { delivery: this.#d.name });
+        await this.#flushOldest();
+      }
+      const schema = e.op === 'event' ? null : await this.#schemas.resolve(e);
+      b = new PartitionBuffer({ id, shard, prefix, kind: e.op === 'event' ? 'events' : 'changes', table, schemaVersion: version, schema, firstCommitMicros: e.op === 'event' ? undefined : typeof e.source.commitTime.micros === 'bigint' ? e.source.commitTime.micros : 0n, isLoad, now: this.#now() });
+      this.#buffers.set(`${shard}\u0000${id}`, b);
+    }
+    const row = e.op === 'event' ? eventRow(e, rec) : changeRow(e, rec);
+    if (dms) {
+      row['Op'] = e.op === 'update' ? 'U' : e.op === 'delete' ? 'D' : 'I';
+      if (this.#c.dms_commit_timestamp) row['_dms_commit_timestamp'] = e.source.commitTime;
+    }
+    const before = b.bytes;
+    b.add(rec, row, eventTimeOf(input));
+    // Only now is the record held by a buffer, so a checkpoint may pass the records before it.
+    this.#lastSeen.set(shard, rec.sequence);
+    this.#bytes += b.bytes - before;
+    if (b.bytes >= this.#c.buffer_size_mib * 1024 * 1024) await this.#flushBuffer(b);
+    while (this.#bytes > this.#c.memory_budget_mib * 1024 * 1024 && this.#buffers.size > 0) await this.#flushOldest();
+  }
+
+  async #flushOldest(): Promise<void> {
+    let oldest: PartitionBuffer | undefined;
+    for (const b of this.#buffers.values()) if (oldest === undefined || b.createdAt < oldest.createdAt) oldest = b;
+    if (oldest !== undefined) await this.#flushBuffer(oldest);
+  }
+
+  async #flushExpired(): Promise<void> {
+    const limit = this.#now() - this.#c.buffer_interval_s * 1000;
+    for (const b of [...this.#buffers.values()]) if (b.createdAt <= limit) await this.#flushBuffer(b);
+  }
+
+  async #flushAll(): Promise<void> {
+    for (const b of [...this.#buffers.values()]) await this.#flushBuffer(b);
+    for (const shard of this.#lastSeen.keys()) await this.#advanceIdle(shard);
+  }
+
+  /** Moves the checkpoint of a shard without open buffers to the last record seen. */
+  async #advanceIdle(shard: string): Promise<void> {
+    const last = this.#lastSeen.get(shard);
+    if (last === undefined || this.#committer === undefined) return;
+    for (const b of this.#buffers.values()) if (b.shard === shard) return;
+    const seq = BigInt(last);
+    const cur = this.#checkpoint.get(shard);
+    if (cur !== undefined && cur >= seq) return;
+    await this.#committer.commit(shard, last, []);
+    this.#checkpoint.set(shard, seq);
+  }
+
+  async #columnsOf(b: PartitionBuffer): Promise<OutputColumn[]> {
+    if (b.kind === 'events') return [...EVENT_COLUMNS];
+    const cols = changeColumns(b.schema, b.rows);
+    if (this.#c.layout !== 'dms') return cols;
+    const data = cols.filter((c) => !CHANGE_META.some((m) => m.name === c.name));
+    const head: OutputColumn[] = [{ name: 'Op', type: { kind: 'string' } }];
+    if (this.#c.dms_commit_timestamp) head.push({ name: '_dms_commit_timestamp', type: { kind: 'timestamptz' } });
+    return [...head, ...data, ...CHANGE_META];
+  }
+
+  /** Schema-version ops for the catalog when this buffer's version is new there. */
+  async #tableOps(b: PartitionBuffer, columns: readonly OutputColumn[]): Promise<StateOp[]> {
+    let versions = this.#tables.get(b.table);
+    if (versions === undefined) {
+      versions = await listTableVersions(this.#d.state, b.table);
+      this.#tables.set(b.table, versions);
+    }
+    if (versions.some((v) => v.version === b.schemaVersion)) return [];
+    const prev = versions.filter((v) => v.version < b.schemaVersion).at(-1);
+    const why = prev === undefined ? undefined : incompatibility(prev.columns, columns);
+    const entry: CatalogTableVersion = { table: b.table, version: b.schemaVersion, columns: columns.map((c) => ({ name: c.name, type: c.type })), registeredAt: this.#now(), ...(why === undefined || prev === undefined ? {} : { incompatibleWith: prev.version }) };
+    if (why !== undefined) this.#d.logger.warn(`lake: table ${b.table} schema version ${b.schemaVersion} is incompatible with version ${prev?.version} (${why}); it starts a new schema version and the pipeline goes on. Queries read the column with a common type (e.g. text).`, { table: b.table, version: b.schemaVersion });
+    versions.push(entry);
+    versions.sort((x, y) => x.version - y.version);
+    return [{ type: 'put', key: tableVersionKey(b.table, b.schemaVersion), value: entry as unknown as StateValue }];
+  }
+
+  async #keyBase(b: PartitionBuffer): Promise<string> {
+    if (this.#c.layout === 'dms' && b.kind === 'changes') {
+      const loads = b.isLoad ? (await listObjects(this.#d.state, this.#d.name)).filter((o) => o.kind === 'changes' && o.key.startsWith(`${b.prefix}/LOAD`)).length : 0;
+      return dmsKeyBase(b.prefix, b.isLoad, loads, b.firstCommitMicros ?? 0n, b.shard, b.first);
+    }
+    return `${b.prefix}/${safeSegment(this.#d.name)}-${safeSegment(b.shard)}-${b.first}-${b.last}`;
+  }
+
+  async #flushBuffer(b: PartitionBuffer): Promise<void> {
+    const committer = this.#committer;
+    if (committer === undefined) throw new HydrantError('LAKE_NOT_STARTED', `lake delivery ${this.#d.name}: write before start()`);
+    const columns = await this.#columnsOf(b);
+    const tableOps = await this.#tableOps(b, columns);
+    const { ops, objects } = await this.#writer.write({
+      shard: b.shard, buffer: b.id, kind: b.kind, table: b.table, keyBase: await this.#keyBase(b), partition: partitionValues(b.prefix), schemaVersion: b.schemaVersion,
+      columns, rows: b.rows, records: b.records, first: b.first, last: b.last, minTime: b.minTime, maxTime: b.maxTime,
+    });
+    this.#buffers.delete(`${b.shard}\u0000${b.id}`);
+    this.#bytes -= b.bytes;
+    let cp = BigInt(this.#lastSeen.get(b.shard) ?? b.last);
+    for (const o of this.#buffers.values()) if (o.shard === b.shard && BigInt(o.first) - 1n < cp) cp = BigInt(o.first) - 1n;
+    const prev = this.#checkpoint.get(b.shard);
+    if (prev !== undefined && prev > cp) cp = prev;
+    const notifyOps = this.#c.notify_stream === undefined ? [] : objects.filter((o) => o.kind !== 'errors').map((o): StateOp => ({ type: 'put', key: this.#notifyKey(o), value: o as unknown as StateValue }));
+    await committer.commit(b.shard, cp.toString(), [...tableOps, ...ops, ...notifyOps]);
+    // Catalog entry and checkpoint are one transaction; this point is after both.
+    crashPoint('lake.after-catalog-before-checkpoint');
+    this.#checkpoint.set(b.shard, cp);
+    const list = (await this.#committedOf(b.shard)).get(b.id) ?? [];
+    list.push({ first: BigInt(b.first), last: BigInt(b.last) });
+    (await this.#committedOf(b.shard)).set(b.id, list);
+    for (const o of objects) {
+      this.#d.metrics.inc('hydrant_lake_objects_total', 'Objects committed to the lake', { delivery: this.#d.name, kind: o.kind });
+      this.#d.metrics.inc('hydrant_lake_rows_total', 'Rows committed to the lake', { delivery: this.#d.name, kind: o.kind }, o.rows);
+      this.#d.metrics.inc('hydrant_lake_bytes_total', 'Bytes committed to the lake', { delivery: this.#d.name }, o.bytes);
+    }
+    if (notifyOps.length > 0) await this.#notify(objects.filter((o) => o.kind !== 'errors'));
+  }
+
+  #notifyKey(o: CatalogObject): string {
+    return `lake-notify/${this.#d.name}/${o.shard}/${o.firstSequence.padStart(40, '0')}`;
+  }
+
+  /** Appends object-created events, then drops their pending markers (at least once). */
+  async #notify(objects: readonly CatalogObject[]): Promise<void> {
+    const stream = this.#c.notify_stream;
+    const log = this.#d.log;
+    if (stream === undefined || objects.length === 0) return;
+    if (log === undefined) throw new HydrantError('LAKE_NO_STREAM_LOG', `lake delivery ${this.#d.name}: notify_stream ${stream} is set but no stream log is available`);
+    await log.ensureStream(stream, { shards: 1 });
+    await log.append(stream, objects.map((o) => ({
+      partitionKey: o.key,
+      data: encodeEnvelope({ op: 'event', source: { kind: 'lake', name: this.#d.name, position: `${o.shard}/${o.firstSequence.padStart(40, '0')}` }, key: o.key, eventTime: Timestamp.fromMillis(o.committedAt), data: { event: 'object_created', location: this.#d.lake.location, key: o.key, table: o.table, kind: o.kind, rows: o.rows, bytes: o.bytes, shard: o.shard, firstSequence: o.firstSequence, lastSequence: o.lastSequence, partition: { ...o.partition }, schemaVersion: o.schemaVersion } }),
+    })));
+    await this.#d.state.commit(objects.map((o) => ({ type: 'delete', key: this.#notifyKey(o) })));
+  }
+
+  async #resendNotifications(): Promise<void> {
+    const pending = await this.#d.state.list(`lake-notify/${this.#d.name}/`);
+    if (pending.length > 0) await this.#notify(pending.map((p) => p.value as unknown as CatalogObject));
+  }
+}

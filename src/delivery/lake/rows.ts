@@ -1,0 +1,109 @@
+/**
+ * Turns envelopes into output rows with typed columns. Change rows are the row image (after,
+ * or before for deletes) plus metadata columns; event rows carry the event's data as one JSON
+ * column. Column types come from the table's schema in the state store; a table without a
+ * recorded schema gets types inferred from its values (documented in docs/lake.md).
+ */
+import type { ChangeEvent, Envelope, LogEvent } from '../../core/change-event.ts';
+import type { ColumnType, TableSchema } from '../../core/schema.ts';
+import { loadSchema, tableId } from '../../core/schema.ts';
+import { DateValue, Decimal, Interval, JsonText, Timestamp, TimeValue, type Row, type Value } from '../../core/values.ts';
+import type { StateStore } from '../../state/state-store.ts';
+import type { StreamRecord } from '../../stream/stream-log.ts';
+import type { OutputColumn } from '../formats/format.ts';
+
+/** Metadata columns in front of every change row. */
+export const CHANGE_META: readonly OutputColumn[] = [
+  { name: '_op', type: { kind: 'string' } },
+  { name: '_commit_time', type: { kind: 'timestamptz' } },
+  { name: '_position', type: { kind: 'string' } },
+  { name: '_shard', type: { kind: 'string' } },
+  { name: '_sequence', type: { kind: 'string' } },
+];
+
+/** Columns of an event row. */
+export const EVENT_COLUMNS: readonly OutputColumn[] = [
+  { name: '_event_time', type: { kind: 'timestamptz' } },
+  { name: '_arrival_time', type: { kind: 'timestamptz' } },
+  { name: '_key', type: { kind: 'string' } },
+  { name: '_source', type: { kind: 'string' } },
+  { name: '_shard', type: { kind: 'string' } },
+  { name: '_sequence', type: { kind: 'string' } },
+  { name: 'data', type: { kind: 'json' } },
+];
+
+/** DMS op letters: inserts and full-load rows are I, updates U, deletes D. */
+export function dmsOp(op: ChangeEvent['op']): string {
+  return op === 'update' ? 'U' : op === 'delete' ? 'D' : op === 'truncate' ? 'T' : 'I';
+}
+
+/** Catalog table name of an envelope. */
+export function tableNameOf(e: Envelope): string {
+  return e.op === 'event' ? `events.${e.source.name}` : tableId({ source: e.source.name, schema: e.source.schema, table: e.source.table });
+}
+
+/** A change's output row (metadata + row image). */
+export function changeRow(e: ChangeEvent, r: StreamRecord): Row {
+  const image = e.op === 'delete' ? (e.before ?? e.key) : (e.after ?? {});
+  return { ...image, _op: e.op, _commit_time: e.source.commitTime, _position: e.source.position, _shard: r.shardId, _sequence: r.sequence };
+}
+
+/** An event's output row. */
+export function eventRow(e: LogEvent, r: StreamRecord): Row {
+  return { _event_time: e.eventTime, _arrival_time: Timestamp.fromMillis(r.arrivalTime), _key: e.key, _source: e.source.name, _shard: r.shardId, _sequence: r.sequence, data: e.data };
+}
+
+/** Looks up (and caches) table schemas by version. */
+export class SchemaResolver {
+  readonly #store: StateStore;
+  readonly #cache = new Map<string, TableSchema | null>();
+
+  constructor(store: StateStore) {
+    this.#store = store;
+  }
+
+  async resolve(e: ChangeEvent): Promise<TableSchema | null> {
+    const t = { source: e.source.name, schema: e.source.schema, table: e.source.table };
+    const k = `${tableId(t)}#${e.schemaVersion}`;
+    let s = this.#cache.get(k);
+    if (s === undefined) {
+      s = (await loadSchema(this.#store, t, e.schemaVersion)) ?? null;
+      this.#cache.set(k, s);
+    }
+    return s;
+  }
+}
+
+/** Output columns of a change object: metadata, then the schema's columns (or inferred ones). */
+export function changeColumns(schema: TableSchema | null, rows: readonly Row[]): OutputColumn[] {
+  const meta = new Set(CHANGE_META.map((c) => c.name));
+  if (schema !== null) return [...CHANGE_META, ...schema.columns.filter((c) => !meta.has(c.name)).map((c) => ({ name: c.name, type: c.type }))];
+  const inferred = new Map<string, ColumnType>();
+  for (const r of rows) {
+    for (const k in r) {
+      if (meta.has(k) || inferred.has(k)) continue;
+      const v = r[k] ?? null;
+      if (v !== null) inferred.set(k, inferType(v));
+    }
+  }
+  for (const r of rows) for (const k in r) if (!meta.has(k) && !inferred.has(k)) inferred.set(k, { kind: 'string' });
+  return [...CHANGE_META, ...[...inferred].map(([name, type]) => ({ name, type }))];
+}
+
+/** The column type of a value, for tables without a recorded schema. */
+export function inferType(v: Exclude<Value, null>): ColumnType {
+  switch (typeof v) {
+    case 'boolean': return { kind: 'boolean' };
+    case 'number': return { kind: 'float64' };
+    case 'bigint': return { kind: 'int64' };
+    case 'string': return { kind: 'string' };
+  }
+  if (v instanceof Decimal) return { kind: 'decimal' };
+  if (v instanceof Timestamp) return { kind: v.withTimeZone ? 'timestamptz' : 'timestamp' };
+  if (v instanceof DateValue) return { kind: 'date' };
+  if (v instanceof TimeValue) return { kind: v.offsetSeconds === undefined ? 'time' : 'timetz' };
+  if (v instanceof Interval) return { kind: 'interval' };
+  if (v instanceof Uint8Array) return { kind: 'bytes' };
+  if (v instanceof JsonText) return { kind: 'json' };
+  return { kind: 'json' };
+}

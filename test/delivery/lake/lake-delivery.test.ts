@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { silentLogger } from '../../../src/core/logger.ts';
+import { Metrics } from '../../../src/core/metrics.ts';
+import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.ts';
+import { listObjects, listTableVersions } from '../../../src/lake/catalog/catalog.ts';
+import { lakeDeliveryConfig, type LakeDeliveryConfig } from '../../../src/delivery/lake/config.ts';
+import { LakeDelivery } from '../../../src/delivery/lake/lake-delivery.ts';
+import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
+import { ORDERS, orderChange, putSchema, records, StateCommitter } from './fixtures.ts';
+import { Timestamp } from '../../../src/core/values.ts';
+
+async function setup(cfg: Partial<LakeDeliveryConfig>) {
+  const dir = mkdtempSync(join(tmpdir(), 'hydrant-lake-'));
+  const state = new MemoryStateStore();
+  await putSchema(state, ORDERS);
+  const lake = new FsObjectStore(join(dir, 'lake'));
+  const committer = new StateCommitter(state);
+  const delivery = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 0, ...cfg }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics: new Metrics() });
+  await delivery.start(committer);
+  return { dir, state, lake, committer, delivery, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function duck<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  try {
+    return (await c.runAndReadAll(sql)).getRowObjectsJson() as T[];
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+}
+
+test('parquet objects: hive prefixes, typed columns, catalog entries and checkpoint in one commit', async () => {
+  const t = await setup({ buffer_size_mib: 64, buffer_interval_s: 1 });
+  try {
+    const evs = Array.from({ length: 30 }, (_, i) => orderChange(i + 1, i % 5 === 4 ? 'delete' : 'insert', Date.UTC(2024, 0, 2, 3 + (i % 2), 0, 0)));
+    await t.delivery.write('shard-0', records('shard-0', evs));
+    assert.equal(await t.committer.checkpoint('shard-0'), undefined, 'nothing committed while buffered');
+    await t.delivery.flush();
+    assert.equal(await t.committer.checkpoint('shard-0'), '30');
+    const objs = await t.lake.list('');
+    assert.deepEqual(objs.map((o) => o.key), [
+      'databases/shop/public/orders/changes/year=2024/month=01/day=02/hour=03/to_lake-shard-0-1-29.parquet',
+      'databases/shop/public/orders/changes/year=2024/month=01/day=02/hour=04/to_lake-shard-0-2-30.parquet',
+    ]);
+    const cat = await listObjects(t.state);
+    assert.equal(cat.length, 2);
+    assert.deepEqual(cat.map((c) => [c.rows, c.partition['hour'], c.table, c.schemaVersion]), [[15, '03', 'shop.public.orders', 1], [15, '04', 'shop.public.orders', 1]]);
+    assert.equal(cat[0]?.bytes, objs[0]?.size);
+    const types = await duck<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${t.dir}/lake/databases/**/*.parquet', hive_partitioning = false)`);
+    assert.deepEqual(types.map((r) => `${r.column_name}:${r.column_type}`), ['_op:VARCHAR', '_commit_time:TIMESTAMP WITH TIME ZONE', '_position:VARCHAR', '_shard:VARCHAR', '_sequence:VARCHAR', 'id:BIGINT', 'customer:VARCHAR', 'amount:DECIMAL(12,2)', 'region:VARCHAR']);
+    const rows = await duck<{ n: string; s: string; d: string }>(`SELECT count(*)::VARCHAR n, sum(amount)::VARCHAR s, count(*) FILTER (WHERE _op = 'delete')::VARCHAR d FROM read_parquet('${t.dir}/lake/databases/**/*.parquet')`);
+    const expected = Array.from({ length: 30 }, (_, i) => (i + 1) * 100 + ((i + 1) % 100)).reduce((a, b) => a + b, 0);
+    assert.deepEqual(rows[0], { n: '30', s: (expected / 100).toFixed(2), d: '6' });
+    assert.equal((await listTableVersions(t.state)).length, 1);
+  } finally {
+    await t.delivery.close();
+    t.cleanup();
+  }
+});
+
+test('checkpoint stays below the first sequence of any open buffer of the shard', async () => {
+  const t = await setup({ buffer_size_mib: 0.004, buffer_interval_s: 900, changes_prefix: 'c/{field:region}', format: 'jsonl', compression: 'none' });
+  try {
+    // region by id % 3: first record (id 1) is "us"; later many "eu" records fill their buffer first.
+    const evs = [orderChange(1), ...Array.from({ length: 40 }, (_, i) => orderChange(3 * (i + 1)))];
+    await t.delivery.write('s', records('s', evs));
+    const objs = await t.lake.list('c/');
+    assert.ok(objs.length >= 1 && objs.every((o) => o.key.startsWith('c/eu/')), JSON.stringify(objs));
+    // The "us" buffer (sequence 1) is still open: the checkpoint may not pass it.
+    const cp = await t.committer.checkpoint('s');
+    assert.equal(cp, '0');
+    await t.delivery.flush();
+    assert.equal(await t.committer.checkpoint('s'), '41');
+  } finally {
+    await t.delivery.close();
+    t.cleanup();
+  }
+});
+
+test('replay after a lost checkpoint skips records already in committed objects (no duplicates)', async () => {
+  const t = await setup({ buffer_size_mib: 0.004, buffer_interval_s: 900, changes_prefix: 'c/{field:region}', format: 'jsonl', compression: 'none' });
+  try {
+    const evs = [orderChange(1), ...Array.from({ length: 40 }, (_, i) => orderChange(3 * (i + 1)))];
+    await t.delivery.write('s', records('s', evs));
+    await t.delivery.close();
+    // Restart: the runner re-reads everything after checkpoint 0.
+    const d2 = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_size_mib: 0.004, buffer_interval_s: 900, changes_prefix: 'c/{field:region}', format: 'jsonl', compression: 'none' }), { name: 'to_lake', dataDir: t.dir, state: t.state, lake: t.lake, logger: silentLogger, metrics: new Metrics() });
+    await d2.start(t.committer);
+    await d2.write('s', records('s', evs));
+    await d2.flush();
+    await d2.close();
+    const lines: string[] = [];
+    for (const o of await t.lake.list('c/')) lines.push(...Buffer.from(await t.lake.get(o.key)).toString().trim().split('\n'));
+    const seqs = lines.map((l) => (JSON.parse(l) as { _sequence: string })._sequence).sort((a, b) => Number(a) - Number(b));
+    assert.deepEqual(seqs, Array.from({ length: 41 }, (_, i) => String(i + 1)));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('records that fail format conversion go to errors/<delivery>/format-conversion-failed/ and delivery goes on', async () => {
+  const t = await setup({});
+  try {
+    const bad = orderChange(2, 'insert', undefined, { amount: 'not a number' });
+    const tooBig = orderChange(3, 'insert', undefined, { id: 2n ** 70n });
+    await t.delivery.write('s', records('s', [orderChange(1), bad, tooBig, orderChange(4)]));
+    await t.delivery.flush();
+    const keys = (await t.lake.list('')).map((o) => o.key);
+    assert.equal(keys.length, 2, JSON.stringify(keys));
+    const errKey = keys.find((k) => k.startsWith('errors/to_lake/format-conversion-failed/2024/01/02/03/')) as string;
+    assert.ok(errKey, JSON.stringify(keys));
+    const errs = Buffer.from(await t.lake.get(errKey)).toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(errs.map((e) => [e['sequence'], e['attempts']]), [['2', 1], ['3', 1]]);
+    assert.match(String(errs[0]?.['error']), /does not fit column type decimal/);
+    assert.match(String(errs[1]?.['error']), /int64/);
+    assert.ok(typeof errs[0]?.['rawData'] === 'string' && typeof errs[0]?.['failedAt'] === 'string' && typeof errs[0]?.['arrivalTime'] === 'string');
+    const dataKey = keys.find((k) => k.endsWith('.parquet')) as string;
+    const n = await duck<{ ids: string }>(`SELECT string_agg(id::VARCHAR, ',' ORDER BY id) ids FROM '${t.dir}/lake/${dataKey}'`);
+    assert.equal(n[0]?.ids, '1,4');
+    assert.equal(await t.committer.checkpoint('s'), '4');
+  } finally {
+    await t.delivery.close();
+    t.cleanup();
+  }
+});
+
+test('events without a table schema go to events/<source>/ with a JSON data column', async () => {
+  const t = await setup({ format: 'jsonl', compression: 'gzip' });
+  try {
+    const ev = (i: number) => ({ op: 'event' as const, source: { kind: 'http', name: 'clicks', position: String(i) }, key: `u${i}`, eventTime: Timestamp.fromMillis(Date.UTC(2024, 5, 1)), data: { page: `/p/${i}`, n: BigInt(i) } });
+    await t.delivery.write('s', records('s', [ev(1), ev(2)]));
+    await t.delivery.flush();
+    const keys = (await t.lake.list('')).map((o) => o.key);
+    assert.deepEqual(keys, ['events/clicks/year=2024/month=01/day=02/hour=03/to_lake-s-1-2.jsonl.gz']);
+    const rows = await duck<{ page: string; n: string }>(`SELECT data->>'page' page, json_extract_string(data, '$.n."$i"') n FROM read_json('${t.dir}/lake/${keys[0]}', format='newline_delimited') ORDER BY 1`);
+    assert.deepEqual(rows, [{ page: '/p/1', n: '1' }, { page: '/p/2', n: '2' }]);
+    const cat = await listObjects(t.state);
+    assert.equal(cat[0]?.table, 'events.clicks');
+  } finally {
+    await t.delivery.close();
+    t.cleanup();
+  }
+});
+
+test('partition cap: fail mode gives a clear error naming the template problem', async () => {
+  const t = await setup({ buffer_interval_s: 900, changes_prefix: 'c/{field:id}', max_open_partitions: 3, on_partition_limit: 'fail' });
+  try {
+    await assert.rejects(t.delivery.write('s', records('s', [1, 2, 3, 4].map((i) => orderChange(i)))), (e: Error & { code?: string }) => e.code === 'LAKE_TOO_MANY_PARTITIONS' && /more than 3 open partitions.*c\/4/.test(e.message));
+  } finally {
+    await t.delivery.close();
+    t.cleanup();
+  }
+});
