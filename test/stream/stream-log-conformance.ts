@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { NotFoundError } from '../../src/core/errors.ts';
 import { MAX_HASH_KEY } from '../../src/stream/hash-key.ts';
 import { compareSequence } from '../../src/stream/sequence.ts';
-import type { ShardIterator, StreamLog, StreamRecord } from '../../src/stream/stream-log.ts';
+import type { PutResult, ShardIterator, StreamLog, StreamRecord } from '../../src/stream/stream-log.ts';
 
 /** A backend under test. `reopen` closes the current log and opens it again on the same data. */
 export interface StreamLogHarness {
@@ -81,7 +81,7 @@ export function runStreamLogConformance(name: string, factory: () => Promise<Str
   withLog('appends keep per-shard order, route each key to one shard, and read back exactly', async ({ log }) => {
     await log.ensureStream('s', { shards: 3 });
     const sent: Array<{ key: string; body: string }> = [];
-    const results = [];
+    const results: PutResult[] = [];
     for (let b = 0; b < 5; b++) {
       const batch = Array.from({ length: 40 }, (_, i) => ({ key: `k${(b * 40 + i) % 17}`, body: `rec-${b}-${i}` }));
       sent.push(...batch);

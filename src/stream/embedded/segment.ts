@@ -25,11 +25,13 @@ export interface Collector {
   bytes: number;
   readonly maxRecords: number;
   readonly maxBytes: number;
+  /** Set when damage was reached after some records: return those first, fail on the next read. */
+  stopped: boolean;
 }
 
 /** True when the collector may take no more records. */
 export function collectorFull(c: Collector): boolean {
-  return c.records.length >= c.maxRecords || (c.records.length > 0 && c.bytes >= c.maxBytes);
+  return c.stopped || c.records.length >= c.maxRecords || (c.records.length > 0 && c.bytes >= c.maxBytes);
 }
 
 export class Segment {
@@ -100,7 +102,10 @@ export class Segment {
       const avgFrame = this.records > 0 ? Math.ceil((end - SEGMENT_HEADER_BYTES) / this.records) : 256;
       while (off < end && !collectorFull(c)) {
         const damage = this.corrupt.find((r) => r.end > off);
-        if (damage !== undefined && damage.start <= off) this.#throwCorrupt(damage.start, damage.reason);
+        if (damage !== undefined && damage.start <= off) {
+          this.#damaged(c, damage.start, damage.reason);
+          return;
+        }
         const limit = damage === undefined ? end : damage.start;
         const want = Math.min(limit - off, Math.max(65536, Math.min(16 << 20, (c.maxRecords - c.records.length) * avgFrame * 1.1 + 4096, c.maxBytes + 65536)));
         let buf = Buffer.allocUnsafe(want);
@@ -115,10 +120,16 @@ export class Segment {
         while (o < n && !collectorFull(c)) {
           const f = checkFrame(buf, o, n);
           if (f.kind === 'short') {
-            if (off + o + FRAME_HEADER_BYTES + buf.readUInt32LE(o) > limit) this.#throwCorrupt(off + o, 'frame runs past the acknowledged end');
+            if (off + o + FRAME_HEADER_BYTES + buf.readUInt32LE(o) > limit) {
+              this.#damaged(c, off + o, 'frame runs past the acknowledged end');
+              return;
+            }
             break;
           }
-          if (f.kind === 'bad') this.#throwCorrupt(off + o, f.reason);
+          if (f.kind === 'bad') {
+            this.#damaged(c, off + o, f.reason);
+            return;
+          }
           if ('seq' in seek ? f.sequence >= seek.seq : f.arrival >= seek.time) {
             const body = o + FRAME_HEADER_BYTES;
             const keyEnd = body + BODY_FIXED_BYTES + buf.readUInt16LE(body + 16);
@@ -135,6 +146,11 @@ export class Segment {
       this.#readers--;
       if (this.#deleted && this.#readers === 0) await this.#closeFd();
     }
+  }
+
+  #damaged(c: Collector, offset: number, reason: string): void {
+    if (c.records.length === 0) this.#throwCorrupt(offset, reason);
+    c.stopped = true;
   }
 
   #throwCorrupt(offset: number, reason: string): never {

@@ -135,7 +135,7 @@ export class ShardLog {
       : from.type === 'AT_SEQUENCE_NUMBER' ? { seq: parseSequence(from.sequence) }
       : from.type === 'AFTER_SEQUENCE_NUMBER' ? { seq: parseSequence(from.sequence) + 1 }
       : { time: from.timestamp };
-    const c: Collector = { shardId: this.shardId, records: [], bytes: 0, maxRecords: Math.max(1, limits.maxRecords ?? 10_000), maxBytes: Math.max(1, limits.maxBytes ?? 8 << 20) };
+    const c: Collector = { shardId: this.shardId, records: [], bytes: 0, maxRecords: Math.max(1, limits.maxRecords ?? 10_000), maxBytes: Math.max(1, limits.maxBytes ?? 8 << 20), stopped: false };
     const segments = [...this.#segments];
     for (let i = this.#firstSegmentFor(segments, seek); i < segments.length && !collectorFull(c); i++) {
       const s = segments[i] as Segment;
