@@ -208,3 +208,14 @@ export function testSeed(label: string): number {
   console.log(`# ${label}: seed ${seed} (rerun with HYDRANT_TEST_SEED=${seed})`);
   return seed;
 }
+
+/** The batches of a crash test and the source's state after each one (deterministic in `seed`). */
+export function crashBatches(seed: number, count: number, size: number): Array<{ events: ChangeEvent[]; truth: Row[] }> {
+  const w = new Workload({ seed, truncateRate: 0.001, resnapshotRate: 0.001 });
+  const out: Array<{ events: ChangeEvent[]; truth: Row[] }> = [];
+  for (let i = 0; i < count; i++) {
+    const events = w.next(size);
+    out.push({ events, truth: [...w.truth.values()].map((r) => ({ ...r })) });
+  }
+  return out;
+}
