@@ -19,7 +19,7 @@ function plain(count: number, shards = 2) {
     lake: { type: 'fs' as const, path: 'lake' },
     streams: { changes: { shards } },
     sources: { shop: { type: 'generator', stream: 'changes', seed: SEED, count, batch_size: 200 } },
-    deliveries: { out: { type: 'file', stream: 'changes', max_records: 300, max_age_ms: 0 } },
+    deliveries: { out: { type: 'file', stream: 'changes', max_records: 300, max_age: 0 } },
   };
 }
 

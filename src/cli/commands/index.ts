@@ -1,5 +1,9 @@
 /** Every CLI command. Adding a command: a file in this folder and one line here. */
 import type { Command } from '../command.ts';
+import { runCommand } from './run.ts';
+import { demoCommand } from './demo.ts';
 
 export const commands: readonly Command[] = [
+  runCommand,
+  demoCommand,
 ];

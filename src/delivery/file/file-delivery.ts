@@ -19,6 +19,7 @@ import { envelopeToJson } from '../../core/change-event.ts';
 import type { ComponentDescriptor } from '../../core/component.ts';
 import { crashPoint } from '../../core/crash.ts';
 import { HydrantError } from '../../core/errors.ts';
+import { byteSize, duration } from '../../config/units.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { Delivery, DeliveryCommitter, DeliveryRecord } from '../delivery.ts';
@@ -27,8 +28,8 @@ import { outputFileName, parseOutputFileName, TEMP_PREFIX } from './file-names.t
 const config = z.strictObject({
   path: z.string().min(1).optional().describe('Output directory; relative paths resolve against the data directory. Default: `<data_dir>/files/<delivery name>`.'),
   max_records: z.number().int().min(1).max(10_000_000).default(10_000).describe('A file is cut after this many records.'),
-  max_bytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('A file is cut once its buffered JSON reaches about this many bytes.'),
-  max_age_ms: z.number().int().min(0).default(1000).describe('A non-empty buffer older than this (ms) is written out; 0 = only by size or flush.'),
+  max_bytes: byteSize().prefault('16MiB').describe('A file is cut once its buffered JSON reaches about this size.'),
+  max_age: duration().prefault('1s').describe('A non-empty buffer older than this is written out; 0 = only by size or flush.'),
 });
 
 /** The file delivery's config. */
@@ -96,8 +97,8 @@ export class FileDelivery implements Delivery {
   async start(committer: DeliveryCommitter): Promise<void> {
     this.#committer = committer;
     await mkdir(this.#dir, { recursive: true });
-    if (this.#cfg.max_age_ms > 0) {
-      this.#timer = setInterval(() => this.#flushAged(), Math.max(10, Math.floor(this.#cfg.max_age_ms / 2)));
+    if (this.#cfg.max_age > 0) {
+      this.#timer = setInterval(() => this.#flushAged(), Math.max(10, Math.floor(this.#cfg.max_age / 2)));
       this.#timer.unref();
     }
   }
@@ -166,8 +167,8 @@ export class FileDelivery implements Delivery {
   #flushAged(): void {
     const now = Date.now();
     for (const [shardId, b] of this.#shards) {
-      if (b.lines.length > 0 && b.pinned === null && now - b.openedAt >= this.#cfg.max_age_ms) {
-        this.#enqueue(shardId, (x) => (x.lines.length > 0 && x.pinned === null && Date.now() - x.openedAt >= this.#cfg.max_age_ms ? this.#writeOut(shardId, x) : Promise.resolve())).catch((err: unknown) => {
+      if (b.lines.length > 0 && b.pinned === null && now - b.openedAt >= this.#cfg.max_age) {
+        this.#enqueue(shardId, (x) => (x.lines.length > 0 && x.pinned === null && Date.now() - x.openedAt >= this.#cfg.max_age ? this.#writeOut(shardId, x) : Promise.resolve())).catch((err: unknown) => {
           this.#failure = err;
           this.#logger.error('file delivery: timed write failed', { shard: shardId, error: err });
         });

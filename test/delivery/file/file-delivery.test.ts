@@ -35,8 +35,8 @@ class Committer implements DeliveryCommitter {
   }
 }
 
-function make(dir: string, over: Partial<FileDeliveryConfig> = {}): FileDelivery {
-  const cfg = fileDelivery.config.parse({ path: dir, max_records: 3, max_age_ms: 0, ...over }) as FileDeliveryConfig;
+function make(dir: string, over: Record<string, unknown> = {}): FileDelivery {
+  const cfg = fileDelivery.config.parse({ path: dir, max_records: 3, max_age: 0, ...over }) as FileDeliveryConfig;
   return new FileDelivery('out', dir, cfg, logger, new Metrics());
 }
 
@@ -134,7 +134,7 @@ test('flush keeps a pinned buffer that has not reached its earlier boundary (no 
 test('max_age_ms writes out an idle buffer', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hydrant-file-'));
   try {
-    const d = make(dir, { max_records: 1000, max_age_ms: 20 });
+    const d = make(dir, { max_records: 1000, max_age: '20ms' });
     const c = new Committer();
     await d.start(c);
     await d.write('s', records('s', 2));
