@@ -2,8 +2,10 @@
 import type { ComponentDescriptor } from '../core/component.ts';
 import type { Source } from './source.ts';
 import { generatorSource } from './generator/generator-source.ts';
+import { postgresSource } from './postgres/postgres-source.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const sourceKinds: ReadonlyArray<ComponentDescriptor<any, Source>> = [
   generatorSource,
+  postgresSource,
 ];

@@ -1,0 +1,171 @@
+/**
+ * Relation (table) state from pgoutput Relation messages: column parsers, which columns are
+ * captured, the key, and the table's schema version. A Relation message whose columns or
+ * types differ from the newest recorded schema yields a new version (added, dropped and
+ * retyped columns never stop the pipeline). Every Relation message gets its own serial, so
+ * spilled changes of a streamed transaction decode with the columns they were written with.
+ */
+import type { Logger } from '../../core/logger.ts';
+import { latestSchema, tableId, type ColumnSchema, type TableSchema } from '../../core/schema.ts';
+import type { StateStore } from '../../state/state-store.ts';
+import { CodecError } from '../../core/errors.ts';
+import type { Row } from '../../core/values.ts';
+import type { TableSelection } from './config.ts';
+import type { SqlClient } from './catalog.ts';
+import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
+import type { TextParser } from './type-parsers.ts';
+import type { TypeResolver } from './type-map.ts';
+
+type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
+
+/** One column as the source decodes it. */
+export interface RelationColumnState {
+  readonly name: string;
+  readonly parse: TextParser;
+  /** false when `exclude_columns` drops it. */
+  readonly captured: boolean;
+}
+
+/** A table at one Relation message. */
+export interface RelationState {
+  readonly serial: number;
+  readonly relid: number;
+  readonly schemaName: string;
+  readonly table: string;
+  /** false when include/exclude leave the table out: its changes are dropped. */
+  readonly captured: boolean;
+  readonly columns: readonly RelationColumnState[];
+  /** Indexes (into `columns`) of the key: primary key, else replica identity columns. */
+  readonly keyIndexes: readonly number[];
+  readonly schema: TableSchema;
+}
+
+/** What {@link Relations} needs. */
+export interface RelationsOptions {
+  readonly source: string;
+  readonly database: string;
+  readonly selection: TableSelection;
+  readonly resolver: TypeResolver;
+  readonly state: StateStore;
+  readonly sql: SqlClient;
+  readonly logger: Logger;
+}
+
+/** Tracks relations of one replication connection. */
+export class Relations {
+  readonly #o: RelationsOptions;
+  readonly #byRelid = new Map<number, RelationState>();
+  readonly #bySerial = new Map<number, RelationState>();
+  /** Newest schema per table id (recorded or handed out in a batch). */
+  readonly #latest = new Map<string, TableSchema>();
+  #serial = 0;
+
+  constructor(o: RelationsOptions) {
+    this.#o = o;
+  }
+
+  /** Applies a Relation message; returns the new schema version when there is one. */
+  async apply(m: RelationMessage): Promise<{ rel: RelationState; newSchema: TableSchema | undefined }> {
+    const o = this.#o;
+    const captured = o.selection.table(m.namespace, m.name);
+    const columns: RelationColumnState[] = [];
+    const schemaCols: ColumnSchema[] = [];
+    const meta = captured ? await this.#catalogMeta(m.relid) : { pk: [], notNull: new Set<string>() };
+    for (const c of m.columns) {
+      const t = await o.resolver.resolve(c.typeOid, c.typmod);
+      const keep = o.selection.column(m.namespace, m.name, c.name) || (c.flags & 1) === 1 || meta.pk.includes(c.name);
+      columns.push({ name: c.name, parse: t.parse, captured: keep });
+      if (keep) schemaCols.push({ name: c.name, type: t.type, nullable: !meta.notNull.has(c.name), sourceType: t.sourceType });
+    }
+    let keyNames = meta.pk.filter((n) => m.columns.some((c) => c.name === n));
+    if (keyNames.length === 0 && m.replicaIdentity !== 'f') keyNames = m.columns.filter((c) => (c.flags & 1) === 1).map((c) => c.name);
+    const keyIndexes = keyNames.map((n) => m.columns.findIndex((c) => c.name === n));
+    const id = tableId({ source: o.source, schema: m.namespace, table: m.name });
+    let latest = this.#latest.get(id);
+    if (latest === undefined && captured) latest = await latestSchema(o.state, { source: o.source, schema: m.namespace, table: m.name });
+    const candidate = { columns: schemaCols, primaryKey: keyNames };
+    let schema: TableSchema;
+    let newSchema: TableSchema | undefined;
+    if (latest !== undefined && JSON.stringify([latest.columns, latest.primaryKey]) === JSON.stringify([candidate.columns, candidate.primaryKey])) {
+      schema = latest;
+    } else {
+      schema = { source: o.source, database: o.database, schema: m.namespace, table: m.name, version: (latest?.version ?? 0) + 1, ...candidate };
+      if (captured) {
+        newSchema = schema;
+        o.logger.info('table schema version', { table: `${m.namespace}.${m.name}`, version: schema.version });
+      }
+    }
+    this.#latest.set(id, schema);
+    const rel: RelationState = { serial: ++this.#serial, relid: m.relid, schemaName: m.namespace, table: m.name, captured, columns, keyIndexes, schema };
+    this.#byRelid.set(m.relid, rel);
+    this.#bySerial.set(rel.serial, rel);
+    return { rel, newSchema };
+  }
+
+  /** The current state of a relation; throws when the server never described it. */
+  get(relid: number): RelationState {
+    const r = this.#byRelid.get(relid);
+    if (r === undefined) throw new CodecError(`pgoutput change for relation ${relid} arrived before its Relation message: protocol violation`);
+    return r;
+  }
+
+  /** The relation state a spilled change was recorded with. */
+  bySerial(serial: number): RelationState {
+    const r = this.#bySerial.get(serial);
+    if (r === undefined) throw new CodecError(`spilled change refers to unknown relation serial ${serial}`);
+    return r;
+  }
+
+  async #catalogMeta(relid: number): Promise<{ pk: string[]; notNull: Set<string> }> {
+    // Catalog as of now (not as of the WAL position): only used for key order and nullability.
+    const r = await this.#o.sql.query(`select a.attname::text as name, a.attnotnull as nn,
+        (select array_position(i.indkey::int2[], a.attnum) from pg_index i where i.indrelid = a.attrelid and i.indisprimary) as pkpos
+      from pg_attribute a where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped`, [relid]);
+    const pk = r.rows.filter((x) => x['pkpos'] !== null).sort((a, b) => Number(a['pkpos']) - Number(b['pkpos'])).map((x) => String(x['name']));
+    return { pk, notNull: new Set(r.rows.filter((x) => x['nn'] === true).map((x) => String(x['name']))) };
+  }
+}
+
+/**
+ * Builds a row from a tuple. Unchanged TOAST columns are left out and reported through
+ * `unchanged` (filled from `fallback`, the old tuple, when it carries them).
+ */
+export function tupleToRow(rel: RelationState, t: TupleData, unchanged?: string[], fallback?: TupleData): Row {
+  const row: Row = {};
+  const cols = rel.columns;
+  const n = Math.min(cols.length, t.length);
+  for (let i = 0; i < n; i++) {
+    const c = cols[i] as RelationColumnState;
+    if (!c.captured) continue;
+    let v = t[i];
+    if (v === UNCHANGED) {
+      const f = fallback?.[i];
+      if (f === undefined || f === UNCHANGED) {
+        unchanged?.push(c.name);
+        continue;
+      }
+      v = f;
+    }
+    if (v === null || v === undefined) row[c.name] = null;
+    else {
+      try {
+        row[c.name] = c.parse(v);
+      } catch (err) {
+        throw new CodecError(`${rel.schemaName}.${rel.table}.${c.name}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+  return row;
+}
+
+/** The key columns of a row (empty when the table has no key). */
+export function keyOf(rel: RelationState, t: TupleData): Row {
+  const key: Row = {};
+  for (const i of rel.keyIndexes) {
+    const c = rel.columns[i];
+    const v = t[i];
+    if (c === undefined) continue;
+    key[c.name] = v === null || v === undefined || v === UNCHANGED ? null : c.parse(v);
+  }
+  return key;
+}

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
+import { startPostgres } from '../../support/postgres.ts';
+import { assertPositionsStrict, collect, makeSource, testContext } from './helpers.ts';
+
+test('postgres source: inserts, updates, deletes, truncate, key change, with transaction metadata', async () => {
+  const pg = await startPostgres();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('shop', state);
+  const src = makeSource(pg, 'postgres', ctx, { exclude: ['public.skip*'] });
+  try {
+    await pg.query('create table public.items (id int primary key, name text, qty bigint)');
+    await pg.query('create table public.skipme (id int primary key)');
+    await src.start(null);
+    await pg.query(`begin; insert into items values (1, 'a', 10), (2, 'b', 20); insert into skipme values (1); commit;`);
+    await pg.query(`update items set qty = 11 where id = 1`);
+    await pg.query(`update items set id = 3 where id = 2`);
+    await pg.query(`delete from items where id = 1`);
+    await pg.query(`truncate items`);
+    const c = await collect(src, state, (x) => x.events.length >= 7);
+    const ops = c.events.map((e) => `${e.op}:${e.source.table}:${JSON.stringify(e.key)}`);
+    assert.deepEqual(ops, [
+      'insert:items:{"id":1}',
+      'insert:items:{"id":2}',
+      'update:items:{"id":1}',
+      'delete:items:{"id":2}',
+      'insert:items:{"id":3}',
+      'delete:items:{"id":1}',
+      'truncate:items:{}',
+    ]);
+    assertPositionsStrict(c.events);
+    const first = c.events[0];
+    assert.ok(first !== undefined);
+    assert.equal(first.source.position.endsWith('/00000000'), true);
+    assert.equal(c.events[1]?.source.position.endsWith('/00000001'), true);
+    assert.equal(c.events[1]?.source.txId, first.source.txId);
+    assert.equal(typeof first.source.txId, 'string');
+    assert.ok(Math.abs(first.source.commitTime.toMillis() - Date.now()) < 600_000);
+    assert.deepEqual(c.events[2]?.after, { id: 1, name: 'a', qty: 11n });
+    assert.equal(c.schemas.length, 1);
+    assert.deepEqual(c.schemas.find((s) => s.table === 'items')?.primaryKey, ['id']);
+    const slot = await pg.query<{ cf: string }>(`select confirmed_flush_lsn::text cf from pg_replication_slots where slot_name = 'hydrant_shop'`);
+    assert.ok(slot[0]?.cf !== '0/0');
+  } finally {
+    await src.close();
+    await pg.stop();
+    cleanup();
+  }
+});
