@@ -61,7 +61,7 @@ const entries = z.record(componentName, z.record(z.string(), z.unknown()));
 /** The whole file, with component entries left for the per-kind pass. */
 export const pipelineFileSchema = z.strictObject({
   name: componentName.describe('Pipeline name (used in metrics, logs and state keys).'),
-  data_dir: z.string().min(1).default('data').describe('Directory for the stream log, state store and spill files; relative to the pipeline file.'),
+  data_dir: z.string().min(1).default('.hydrant').describe('Directory for the stream log, state store and spill files; relative to the pipeline file.'),
   lake: lakeConfigSchema,
   state: stateConfigSchema,
   streams: z.record(componentName, streamConfigSchema).default({}).describe('Streams by name.'),

@@ -2,8 +2,10 @@
 import type { Command } from '../command.ts';
 import { runCommand } from './run.ts';
 import { demoCommand } from './demo.ts';
+import { validateCommand } from './validate.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
   demoCommand,
+  validateCommand,
 ];
