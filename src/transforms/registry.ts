@@ -8,6 +8,7 @@ import { add } from './add/add.ts';
 import { filter } from './filter/filter.ts';
 import { flatten } from './flatten/flatten.ts';
 import { validate } from './validate/validate.ts';
+import { functionTransform } from './function/function.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> = [
@@ -18,4 +19,5 @@ export const transformKinds: ReadonlyArray<ComponentDescriptor<any, Transform>> 
   filter,
   flatten,
   validate,
+  functionTransform,
 ];
