@@ -13,6 +13,9 @@
  * - `update` replaces the row; when the `before` image carries a key that differs from `key`,
  *   the row moves (old key removed). Columns named in `unchanged` (TOAST) keep the previous
  *   row's value.
+ * - A primary-key change may also arrive as `delete` + `insert` in one transaction (the
+ *   PostgreSQL source does this); an `insert` that lists `unchanged` columns takes them from
+ *   the row that the directly preceding delete of the same transaction removed.
  * - `delete` removes the row with `key` (or the key in `before`); an absent row is no error.
  * - `truncate` empties the table.
  */
@@ -49,6 +52,8 @@ export class CurrentState {
   readonly primaryKey: readonly string[];
   readonly #rows = new Map<string, Row>();
   #highWater: string | undefined;
+  /** The row removed by the last applied event when it was a delete (for delete + insert key changes). */
+  #justDeleted: { readonly txId: string | undefined; readonly row: Row } | undefined;
 
   constructor(options: { readonly table: string; readonly primaryKey: readonly string[]; readonly highWater?: string | undefined; readonly rows?: Iterable<Row> }) {
     if (options.primaryKey.length === 0) {
@@ -95,6 +100,8 @@ export class CurrentState {
    */
   applyOrdered(e: ChangeEvent, stats: ApplyStats): void {
     stats.applied++;
+    const justDeleted = this.#justDeleted;
+    this.#justDeleted = undefined;
     if (this.#highWater === undefined || e.source.position > this.#highWater) this.#highWater = e.source.position;
     switch (e.op) {
       case 'truncate':
@@ -104,12 +111,24 @@ export class CurrentState {
       case 'insert':
       case 'snapshot': {
         const after = this.#image(e, 'after');
-        this.#rows.set(keyString(after, this.primaryKey, this.table), { ...after });
+        const key = keyString(after, this.primaryKey, this.table);
+        const row: Row = { ...after };
+        if (e.unchanged !== undefined && e.unchanged.length > 0) {
+          const prev = this.#rows.get(key) ?? (justDeleted !== undefined && justDeleted.txId === e.source.txId ? justDeleted.row : undefined);
+          fillUnchanged(row, e.unchanged, prev, stats);
+        }
+        this.#rows.set(key, row);
         return;
       }
-      case 'delete':
-        this.#rows.delete(this.#keyOf(e));
+      case 'delete': {
+        const key = this.#keyOf(e);
+        const row = this.#rows.get(key);
+        if (row !== undefined) {
+          this.#rows.delete(key);
+          this.#justDeleted = { txId: e.source.txId, row };
+        }
         return;
+      }
       case 'update': {
         const after = this.#image(e, 'after');
         const key = keyString(hasKey(e.key, this.primaryKey) ? e.key : after, this.primaryKey, this.table);
@@ -117,13 +136,7 @@ export class CurrentState {
         const prev = this.#rows.get(oldKey);
         if (oldKey !== key) this.#rows.delete(oldKey);
         const row: Row = { ...after };
-        for (const c of e.unchanged ?? []) {
-          if (prev !== undefined && Object.hasOwn(prev, c)) row[c] = prev[c] ?? null;
-          else {
-            row[c] = null;
-            stats.missingPrevious++;
-          }
-        }
+        fillUnchanged(row, e.unchanged ?? [], prev, stats);
         this.#rows.set(key, row);
         return;
       }
@@ -142,5 +155,16 @@ export class CurrentState {
     if (hasKey(e.key, this.primaryKey)) return keyString(e.key, this.primaryKey, this.table);
     if (hasKey(e.before, this.primaryKey)) return keyString(e.before, this.primaryKey, this.table);
     throw new MergeError(`${e.op} at position ${e.source.position} of table ${this.table} carries no primary key (${this.primaryKey.join(', ')}); the source must send the key of deleted rows.`, { table: this.table, position: e.source.position });
+  }
+}
+
+/** Gives `unchanged` columns the previous row's values (null, counted, when there is none). */
+function fillUnchanged(row: Row, unchanged: readonly string[], prev: Row | undefined, stats: ApplyStats): void {
+  for (const c of unchanged) {
+    if (prev !== undefined && Object.hasOwn(prev, c)) row[c] = prev[c] ?? null;
+    else {
+      row[c] = null;
+      stats.missingPrevious++;
+    }
   }
 }

@@ -46,16 +46,20 @@ export function planMerge(ordered: readonly ChangeEvent[], primaryKey: readonly 
     return find(b);
   };
   const home: number[] = [];
-  for (const e of events) {
+  const union = (a: number, b: number): void => {
+    const ra = add(a);
+    const rb = add(b);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  events.forEach((e, i) => {
     const b = bucketOf(keyOfEvent(e, primaryKey, table), buckets);
     home.push(b);
-    const rb = add(b);
-    if (e.op === 'update' && hasKey(e.before, primaryKey)) {
-      const ob = bucketOf(keyString(e.before, primaryKey, table), buckets);
-      const ro = add(ob);
-      if (ro !== rb) parent.set(ro, rb);
-    }
-  }
+    add(b);
+    if (e.op === 'update' && hasKey(e.before, primaryKey)) union(bucketOf(keyString(e.before, primaryKey, table), buckets), b);
+    // A key change sent as delete + insert: the insert's TOAST values come from the deleted row.
+    const prev = events[i - 1];
+    if (e.op === 'insert' && (e.unchanged?.length ?? 0) > 0 && prev !== undefined && prev.op === 'delete') union(home[i - 1] as number, b);
+  });
   const byRoot = new Map<number, { buckets: number[]; events: ChangeEvent[] }>();
   for (const b of parent.keys()) {
     const r = find(b);

@@ -143,3 +143,20 @@ test('randomized workload: after every batch (shuffled, sometimes replayed) the 
     prev = batch;
   }
 });
+
+test('key change as delete + insert in one transaction: the insert takes TOAST values from the deleted row', () => {
+  const s = state();
+  s.apply([ev('insert', { id: 1 }, null, { id: 1, doc: 'long', v: 1 })]);
+  const del = ev('delete', { id: 1 }, { id: 1 }, null);
+  const ins = ev('insert', { id: 2 }, null, { id: 2, v: 2 }, { unchanged: ['doc'] });
+  const tx = (e: ChangeEvent): ChangeEvent => ({ ...e, source: { ...e.source, txId: '77' } });
+  const st = s.apply([tx(del), tx(ins)]);
+  assert.equal(st.missingPrevious, 0);
+  assert.deepEqual(rows(s), [{ id: 2, v: 2, doc: 'long' }]);
+  // Another transaction's delete is not the source of the values.
+  const s2 = state();
+  s2.apply([ev('insert', { id: 1 }, null, { id: 1, doc: 'long' })]);
+  const other = { ...ev('delete', { id: 1 }, null, null) };
+  const st2 = s2.apply([{ ...other, source: { ...other.source, txId: 'a' } }, { ...ins, source: { ...ins.source, position: '99999999', txId: 'b' } }]);
+  assert.equal(st2.missingPrevious, 1);
+});

@@ -115,13 +115,15 @@ export class Workload {
       if (this.#rand() < 0.3) row['tenant'] = this.#randomTenant();
       this.truth.delete(k);
       this.truth.set(keyStr(row), row);
+      const unchanged = this.#rand() < 0.4 ? TOASTABLE.filter(() => this.#rand() < 0.5) : [];
+      for (const c of unchanged) row[c] = old[c] ?? null;
       if (this.#rand() < 0.6) {
-        const unchanged = this.#rand() < 0.4 ? TOASTABLE.filter(() => this.#rand() < 0.5) : [];
-        for (const c of unchanged) row[c] = old[c] ?? null;
         out.push(this.#event('update', keyOf(row), keyOf(old), this.#withoutUnchanged(row, unchanged), unchanged));
       } else {
-        out.push(this.#event('delete', keyOf(old), keyOf(old), null));
-        out.push(this.#event('insert', keyOf(row), null, { ...row }));
+        // As the PostgreSQL source sends it: delete + insert in one transaction, TOAST values unsent.
+        const tx = `kc${this.#pos}`;
+        out.push(this.#event('delete', keyOf(old), keyOf(old), null, [], tx));
+        out.push(this.#event('insert', keyOf(row), null, this.#withoutUnchanged(row, unchanged), unchanged, tx));
       }
       return;
     }
@@ -139,11 +141,11 @@ export class Workload {
     return after;
   }
 
-  #event(op: ChangeOp, key: Row, before: Row | null, after: Row | null, unchanged: readonly string[] = []): ChangeEvent {
+  #event(op: ChangeOp, key: Row, before: Row | null, after: Row | null, unchanged: readonly string[] = [], txId?: string): ChangeEvent {
     this.#pos++;
     return {
       op,
-      source: { kind: 'generator', name: 'gen', database: 'app', schema: 'public', table: 'accounts', position: pos(this.#pos), commitTime: Timestamp.fromMillis(1_700_000_000_000 + this.#pos) },
+      source: { kind: 'generator', name: 'gen', database: 'app', schema: 'public', table: 'accounts', position: pos(this.#pos), txId: txId ?? `t${this.#pos}`, commitTime: Timestamp.fromMillis(1_700_000_000_000 + this.#pos) },
       key,
       before,
       after,
