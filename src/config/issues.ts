@@ -46,7 +46,10 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
+  // `retention` for `retention_age`: a shortened or extended name is a likely intent too.
+  const w = word.toLowerCase();
+  return w.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(w) || (c.length >= 3 && w.startsWith(c.toLowerCase()))) : undefined;
 }
 
 function editDistance(a: string, b: string): number {

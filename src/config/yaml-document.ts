@@ -48,14 +48,14 @@ export function readYaml(text: string, file: string, env: Readonly<Record<string
     return undefined;
   };
 
-  let fatal = false;
+  const fatal = doc.errors.some((e) => e.code !== 'DUPLICATE_KEY');
+  const keyPaths = new Map<number, string>();
   for (const e of doc.errors) {
     // yaml's own messages may quote the offending source line (which can hold a secret): keep only the description.
     const what = e.message.replace(/ at line \d+, column \d+[\s\S]*$/, '');
     if (e.code === 'DUPLICATE_KEY') {
-      issues.push({ file, line: lineAt(e.pos[0]), path: '', message: 'duplicate key: a key appears twice in the same mapping; remove or rename one (YAML keeps only one of them)' });
+      // Reported after the walk below, which knows the key's path.
     } else {
-      fatal = true;
       issues.push({ file, line: lineAt(e.pos[0]), path: '', message: `YAML syntax error (${e.code}): ${what}` });
     }
   }
@@ -67,8 +67,10 @@ export function readYaml(text: string, file: string, env: Readonly<Record<string
         if (!isPair(pair)) continue;
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         const child = [...path, key];
-        const at = lineAt((pair.key as Node | null)?.range?.[0]);
+        const offset = (pair.key as Node | null)?.range?.[0];
+        const at = lineAt(offset);
         if (at !== undefined) lines.set(formatPath(child), at);
+        if (offset !== undefined) keyPaths.set(offset, formatPath(child));
         walk(pair.value, child);
       }
     } else if (isSeq(node)) {
@@ -91,6 +93,9 @@ export function readYaml(text: string, file: string, env: Readonly<Record<string
     }
   };
   walk(doc.contents, []);
+  for (const e of doc.errors) {
+    if (e.code === 'DUPLICATE_KEY') issues.push({ file, line: lineAt(e.pos[0]), path: keyPaths.get(e.pos[0]) ?? '', message: 'duplicate key: this key already appears earlier in the same mapping; remove or rename one (YAML would silently keep only one)' });
+  }
   if (doc.contents !== null) {
     const at = lineAt(doc.contents.range?.[0]);
     if (at !== undefined) lines.set('', at);
