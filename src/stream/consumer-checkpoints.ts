@@ -1,25 +1,26 @@
 /**
  * Named consumers' per-shard checkpoints, kept in a {@link StateStore} under
- * `consumers/<stream>/<consumer>/<shard>`. A checkpoint is where the consumer resumes:
- * `TRIM_HORIZON`, `AT_SEQUENCE_NUMBER s` or `AFTER_SEQUENCE_NUMBER s` (what `commit` writes
- * after processing up to `s`), plus `ended` once a closed shard was read to its end (which
- * is what lets the consumer move on to that shard's children).
+ * `consumers/<stream>/<consumer>/<shard>`. The stored value is the sequence processed last
+ * (a string; the consumer resumes AFTER it), the same format the pipeline runner's delivery
+ * loops write, or `null` for a registered consumer that starts at TRIM_HORIZON. Any position
+ * can be stored this way because sequences are integers: "at s" equals "after s - 1".
  */
 import { HydrantError } from '../core/errors.ts';
 import type { StateOp, StateStore, StateValue } from '../state/state-store.ts';
 import type { ShardIterator, StreamDescription, StreamLog } from './stream-log.ts';
 
-/** A stored checkpoint. */
+/** A stored checkpoint: the last processed sequence, or null (nothing processed). */
 export interface Checkpoint {
-  readonly position: { readonly type: 'TRIM_HORIZON' } | { readonly type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; readonly sequence: string };
-  /** The shard is closed and was read to its end. */
-  readonly ended: boolean;
-  /** Epoch ms of the last update. */
-  readonly updatedAt: number;
+  readonly after: string | null;
 }
 
 /** Where to reset a consumer. */
-export type ResetTarget = { readonly type: 'TRIM_HORIZON' } | { readonly type: 'LATEST' } | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: number } | { readonly type: 'AT_SEQUENCE_NUMBER'; readonly sequence: string } | { readonly type: 'AFTER_SEQUENCE_NUMBER'; readonly sequence: string };
+export type ResetTarget =
+  | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
+  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: number }
+  | { readonly type: 'AT_SEQUENCE_NUMBER'; readonly sequence: string }
+  | { readonly type: 'AFTER_SEQUENCE_NUMBER'; readonly sequence: string };
 
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -28,20 +29,20 @@ export function checkpointKey(stream: string, consumer: string, shardId: string)
   return `consumers/${stream}/${consumer}/${shardId}`;
 }
 
-/** The iterator a checkpoint resumes from. */
+/** The iterator a checkpoint resumes from (TRIM_HORIZON when there is none). */
 export function checkpointIterator(c: Checkpoint | undefined): ShardIterator {
-  return c === undefined ? { type: 'TRIM_HORIZON' } : c.position;
+  return c === undefined || c.after === null ? { type: 'TRIM_HORIZON' } : { type: 'AFTER_SEQUENCE_NUMBER', sequence: c.after };
 }
 
 /** The first sequence a checkpoint has not read yet (0n = everything is unread). */
 export function firstUnread(c: Checkpoint | undefined): bigint {
-  if (c === undefined || c.position.type === 'TRIM_HORIZON') return 0n;
-  return BigInt(c.position.sequence) + (c.position.type === 'AFTER_SEQUENCE_NUMBER' ? 1n : 0n);
+  return c === undefined || c.after === null ? 0n : BigInt(c.after) + 1n;
 }
 
 function decode(v: StateValue | undefined): Checkpoint | undefined {
-  if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  return v as unknown as Checkpoint;
+  if (typeof v === 'string' && /^[0-9]+$/.test(v)) return { after: v };
+  if (v === null) return { after: null };
+  return undefined;
 }
 
 /** Every consumer's checkpoints of a stream: consumer → shard → checkpoint. */
@@ -49,12 +50,26 @@ export async function listStreamCheckpoints(state: StateStore, stream: string): 
   const out = new Map<string, Map<string, Checkpoint>>();
   const prefix = `consumers/${stream}/`;
   for (const { key, value } of await state.list(prefix)) {
-    const [consumer, shardId] = key.slice(prefix.length).split('/');
+    const [consumer, shardId, extra] = key.slice(prefix.length).split('/');
     const c = decode(value);
-    if (consumer === undefined || shardId === undefined || c === undefined) continue;
+    if (consumer === undefined || shardId === undefined || extra !== undefined || c === undefined) continue;
     let m = out.get(consumer);
     if (m === undefined) out.set(consumer, (m = new Map()));
     m.set(shardId, c);
+  }
+  return out;
+}
+
+/**
+ * The closed shards a consumer has read to their end (its checkpoint reached the shard's last
+ * sequence, or the shard holds nothing). Feed the result to `readableShards`.
+ */
+export async function endedShards(log: StreamLog, stream: string, description: StreamDescription, checkpoints: ReadonlyMap<string, Checkpoint>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const s of description.shards) {
+    if (!s.closed) continue;
+    const r = await log.read(stream, s.shardId, checkpointIterator(checkpoints.get(s.shardId)), { maxRecords: 1 });
+    if (r.records.length === 0) out.add(s.shardId);
   }
   return out;
 }
@@ -83,34 +98,28 @@ export class ConsumerCheckpoints {
   }
 
   /**
-   * Registers the consumer: writes a TRIM_HORIZON checkpoint for every shard that has none,
-   * so retention sees it as a reader of everything not yet read.
+   * Registers the consumer: writes a `null` (TRIM_HORIZON) checkpoint for every shard that has
+   * none, so retention counts it as a reader of everything not yet read.
    */
   async register(description: StreamDescription): Promise<void> {
     const have = await this.all();
-    const ops: StateOp[] = description.shards.filter((s) => !have.has(s.shardId)).map((s) => ({ type: 'put', key: checkpointKey(this.stream, this.consumer, s.shardId), value: encode({ position: { type: 'TRIM_HORIZON' }, ended: false, updatedAt: Date.now() }) }));
+    const ops: StateOp[] = description.shards.filter((s) => !have.has(s.shardId)).map((s) => ({ type: 'put', key: checkpointKey(this.stream, this.consumer, s.shardId), value: null }));
     if (ops.length > 0) await this.#state.commit(ops);
   }
 
-  /** The put op that records "processed up to `sequence`" (to combine with other writes atomically). */
-  commitOp(shardId: string, sequence: string, ended = false): StateOp {
-    return { type: 'put', key: checkpointKey(this.stream, this.consumer, shardId), value: encode({ position: { type: 'AFTER_SEQUENCE_NUMBER', sequence }, ended, updatedAt: Date.now() }) };
+  /** The put op recording "processed up to `sequence`" (to combine with other writes atomically). */
+  commitOp(shardId: string, sequence: string): StateOp {
+    return { type: 'put', key: checkpointKey(this.stream, this.consumer, shardId), value: sequence };
   }
 
-  /** Records that everything up to `sequence` was processed; `ended` when the closed shard is done. */
-  async commit(shardId: string, sequence: string, ended = false): Promise<void> {
-    await this.#state.commit([this.commitOp(shardId, sequence, ended)]);
-  }
-
-  /** Marks a closed shard read to its end without moving its position. */
-  async markEnded(shardId: string): Promise<void> {
-    const c = await this.get(shardId);
-    await this.#state.commit([{ type: 'put', key: checkpointKey(this.stream, this.consumer, shardId), value: encode({ position: c?.position ?? { type: 'TRIM_HORIZON' }, ended: true, updatedAt: Date.now() }) }]);
+  /** Records that everything up to `sequence` was processed. */
+  async commit(shardId: string, sequence: string): Promise<void> {
+    await this.#state.commit([this.commitOp(shardId, sequence)]);
   }
 
   /**
    * Moves the consumer on every shard of the stream (or only `shardIds`) to a position. LATEST
-   * and AT_TIMESTAMP are resolved against the log now into sequence positions.
+   * and AT_TIMESTAMP are resolved against the log now.
    */
   async reset(log: StreamLog, target: ResetTarget, shardIds?: readonly string[]): Promise<Map<string, Checkpoint>> {
     const desc = await log.describeStream(this.stream);
@@ -118,28 +127,16 @@ export class ConsumerCheckpoints {
     const out = new Map<string, Checkpoint>();
     for (const s of desc.shards) {
       if (shardIds !== undefined && !shardIds.includes(s.shardId)) continue;
-      let position: Checkpoint['position'];
-      if (target.type === 'TRIM_HORIZON') position = target;
-      else if (target.type === 'AT_SEQUENCE_NUMBER' || target.type === 'AFTER_SEQUENCE_NUMBER') position = target;
-      else if (target.type === 'LATEST') {
-        const r = await log.read(this.stream, s.shardId, { type: 'LATEST' });
-        position = r.next !== null && r.next.type === 'AFTER_SEQUENCE_NUMBER' ? r.next : { type: 'TRIM_HORIZON' };
-        if (r.next === null) {
-          const info = await log.shardInfo?.(this.stream, s.shardId);
-          position = info?.lastSequence == null ? { type: 'TRIM_HORIZON' } : { type: 'AFTER_SEQUENCE_NUMBER', sequence: info.lastSequence };
-        }
-      } else {
-        const r = await log.read(this.stream, s.shardId, { type: 'AT_TIMESTAMP', timestamp: target.timestamp }, { maxRecords: 1 });
-        const first = r.records[0];
-        if (first !== undefined) position = { type: 'AT_SEQUENCE_NUMBER', sequence: first.sequence };
-        else {
-          const latest = await log.read(this.stream, s.shardId, { type: 'LATEST' });
-          position = latest.next?.type === 'AFTER_SEQUENCE_NUMBER' ? latest.next : { type: 'TRIM_HORIZON' };
-        }
+      let after: string | null;
+      if (target.type === 'TRIM_HORIZON') after = null;
+      else if (target.type === 'AFTER_SEQUENCE_NUMBER') after = target.sequence;
+      else if (target.type === 'AT_SEQUENCE_NUMBER') after = predecessor(target.sequence);
+      else {
+        const first = target.type === 'AT_TIMESTAMP' ? (await log.read(this.stream, s.shardId, { type: 'AT_TIMESTAMP', timestamp: target.timestamp }, { maxRecords: 1 })).records[0] : undefined;
+        after = first !== undefined ? predecessor(first.sequence) : await latest(log, this.stream, s.shardId);
       }
-      const c: Checkpoint = { position, ended: false, updatedAt: Date.now() };
-      out.set(s.shardId, c);
-      ops.push({ type: 'put', key: checkpointKey(this.stream, this.consumer, s.shardId), value: encode(c) });
+      out.set(s.shardId, { after });
+      ops.push({ type: 'put', key: checkpointKey(this.stream, this.consumer, s.shardId), value: after });
     }
     if (ops.length > 0) await this.#state.commit(ops);
     return out;
@@ -152,6 +149,15 @@ export class ConsumerCheckpoints {
   }
 }
 
-function encode(c: Checkpoint): StateValue {
-  return c as unknown as StateValue;
+/** "at s" stored as "after s-1", keeping the width of fixed-width sequences. */
+function predecessor(sequence: string): string | null {
+  const n = BigInt(sequence);
+  return n === 0n ? null : (n - 1n).toString().padStart(sequence.length, '0');
+}
+
+async function latest(log: StreamLog, stream: string, shardId: string): Promise<string | null> {
+  const info = await log.shardInfo?.(stream, shardId);
+  if (info !== undefined) return info.lastSequence;
+  const r = await log.read(stream, shardId, { type: 'LATEST' });
+  return r.next?.type === 'AFTER_SEQUENCE_NUMBER' ? r.next.sequence : null;
 }
