@@ -1,9 +1,10 @@
 /**
  * Retention of the embedded log: deletes whole sealed segments, oldest first, once they are
- * older than `maxAgeMs` or while the stream is above `maxBytes`. A segment holding records a
+ * older than `maxAgeMs` or while their shard is above `maxBytes`. A segment holding records a
  * named consumer has not read is either deleted anyway (`unread: 'delete'`, Kinesis
  * behaviour) or kept (`unread: 'hold'`) until the stream reaches `holdCapBytes`; either way a
- * warning and a metric say so. The newest segment of a shard is never deleted.
+ * warning and a metric say so. The newest segment of a shard is never deleted. Sizes are per
+ * shard, as `retention_bytes` in the pipeline file.
  */
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
@@ -16,11 +17,11 @@ import type { ShardLog } from './shard-log.ts';
 export interface RetentionPolicy {
   /** Delete segments whose newest record is older than this (undefined = no age limit). */
   readonly maxAgeMs: number | undefined;
-  /** Delete oldest segments while the stream is larger than this (undefined = no size limit). */
+  /** Delete a shard's oldest segments while the shard is larger than this (undefined = no size limit). */
   readonly maxBytes: number | undefined;
   /** What to do with segments a named consumer has not read. */
   readonly unread: 'delete' | 'hold';
-  /** With `hold`: delete unread segments anyway while the stream is larger than this. */
+  /** With `hold`: delete unread segments anyway while the shard is larger than this. */
   readonly holdCapBytes: number | undefined;
 }
 
@@ -50,7 +51,7 @@ export interface RetentionInput {
 export async function enforceRetention(input: RetentionInput): Promise<RetentionReport> {
   const { stream, policy, now } = input;
   const checkpoints = input.state === undefined ? new Map() : await listStreamCheckpoints(input.state, stream);
-  let total = input.shards.reduce((s, x) => s + x.bytes, 0);
+  const size = new Map<ShardLog, number>(input.shards.map((s) => [s, s.bytes]));
   const doomed = new Set<Segment>();
   const blocked = new Set<ShardLog>();
   const unreadDeleted: Array<{ consumer: string; shardId: string; records: number }> = [];
@@ -69,15 +70,19 @@ export async function enforceRetention(input: RetentionInput): Promise<Retention
       const from = firstUnread(byShard.get(shard.shardId));
       if (from <= BigInt(seg.lastSequence)) unread.push({ consumer, records: seg.lastSequence - Math.max(Number(from), seg.baseSequence) + 1 });
     }
-    if (unread.length > 0 && policy.unread === 'hold' && (policy.holdCapBytes === undefined || total <= policy.holdCapBytes)) {
+    if (unread.length > 0 && policy.unread === 'hold' && (policy.holdCapBytes === undefined || (size.get(shard) as number) <= policy.holdCapBytes)) {
       blocked.add(shard);
       heldBytes += shard.segments.slice(next.get(shard)).filter((s) => s.sealed).reduce((a, s) => a + s.bytes, 0);
       return false;
     }
-    for (const u of unread) unreadDeleted.push({ consumer: u.consumer, shardId: shard.shardId, records: u.records });
+    for (const u of unread) {
+      const same = unreadDeleted.find((x) => x.consumer === u.consumer && x.shardId === shard.shardId);
+      if (same === undefined) unreadDeleted.push({ consumer: u.consumer, shardId: shard.shardId, records: u.records });
+      else same.records += u.records;
+    }
     doomed.add(seg);
     next.set(shard, (next.get(shard) as number) + 1);
-    total -= seg.bytes;
+    size.set(shard, (size.get(shard) as number) - seg.bytes);
     return true;
   };
 
@@ -87,14 +92,8 @@ export async function enforceRetention(input: RetentionInput): Promise<Retention
     }
   }
   if (policy.maxBytes !== undefined) {
-    while (total > policy.maxBytes) {
-      let best: { shard: ShardLog; seg: Segment } | undefined;
-      for (const shard of input.shards) {
-        const s = candidate(shard);
-        if (s !== undefined && (best === undefined || s.lastArrival < best.seg.lastArrival)) best = { shard, seg: s };
-      }
-      if (best === undefined) break;
-      take(best.shard, best.seg);
+    for (const shard of input.shards) {
+      for (let s = candidate(shard); s !== undefined && (size.get(shard) as number) > policy.maxBytes; s = candidate(shard)) if (!take(shard, s)) break;
     }
   }
 
