@@ -3,9 +3,11 @@ import type { Command } from '../command.ts';
 import { runCommand } from './run.ts';
 import { demoCommand } from './demo.ts';
 import { validateCommand } from './validate.ts';
+import { scanPiiCommand } from './scan-pii.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
   demoCommand,
   validateCommand,
+  scanPiiCommand,
 ];
