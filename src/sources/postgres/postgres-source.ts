@@ -287,6 +287,9 @@ export class PostgresSource implements Source {
           return;
         }
         sw.finish();
+        const labels = { source: this.#ctx.name };
+        this.#ctx.metrics.inc('hydrant_postgres_spilled_changes_total', 'Changes of streamed in-progress transactions spilled to disk and replayed at commit.', labels, sw.records);
+        this.#ctx.metrics.inc('hydrant_postgres_spilled_bytes_total', 'Bytes of streamed in-progress transactions spilled to disk.', labels, sw.bytes);
         crashPoint('postgres.stream_commit');
         this.#replay = { reader: new SpillReader(sw.path), aborted: sw.abortedSubxids, tx, endLsn: m.endLsn, decoder: new PgoutputDecoder(true) };
         return;
