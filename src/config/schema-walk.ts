@@ -86,6 +86,8 @@ export interface FieldDoc {
   readonly default: unknown;
   readonly hasDefault: boolean;
   readonly description: string | undefined;
+  /** The field's schema (with its wrappers). */
+  readonly schema: z.ZodType;
 }
 
 /** Human type of a schema for docs (`string`, `duration`, `"fs" | "s3"`, `list of string`). */
@@ -107,12 +109,14 @@ export function describeType(schema: z.ZodType): string {
       return Object.values(d.entries ?? {}).map((v) => JSON.stringify(v)).join(' | ');
     case 'array':
       return `list of ${describeType(d.element as z.ZodType)}`;
-    case 'record':
-      return `map of ${describeType(d.valueType as z.ZodType)}`;
+    case 'record': {
+      const inner = describeType(d.valueType as z.ZodType);
+      return `map of ${inner.startsWith('map of') ? 'mapping' : inner}`;
+    }
     case 'object':
       return 'mapping';
     case 'union':
-      return (d.options ?? []).map(describeType).join(' | ');
+      return [...new Set((d.options ?? []).map(describeType))].join(' | ');
     case 'number':
       return (u as unknown as { isInt?: boolean }).isInt === true || d.format === 'safeint' ? 'integer' : 'number';
     case 'string':
@@ -145,6 +149,66 @@ export function objectFields(schema: z.ZodType): FieldDoc[] | undefined {
       else break;
     }
     description ??= (s as unknown as { description?: string }).description;
-    return { name, type: describeType(field), required: !hasDefault && !optional, default: dflt, hasDefault, description };
+    return { name, type: describeType(field), required: !hasDefault && !optional, default: dflt, hasDefault, description, schema: field };
   });
+}
+
+/**
+ * Fields of an object schema including nested ones (`key.sub`, `list[].sub`), depth-first,
+ * for documentation. Union options' fields are merged (first description wins).
+ */
+export function nestedFields(schema: z.ZodType, prefix = '', depth = 0): FieldDoc[] {
+  const out: FieldDoc[] = [];
+  const seen = new Set<string>();
+  for (const f of objectFields(schema) ?? []) {
+    const name = `${prefix}${f.name}`;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    out.push({ ...f, name });
+    if (depth >= 3) continue;
+    let inner = unwrap(f.schema);
+    let sub = `${name}.`;
+    if (def(inner).type === 'array' && def(inner).element !== undefined) {
+      inner = unwrap(def(inner).element as z.ZodType);
+      sub = `${name}[].`;
+    }
+    const targets = def(inner).type === 'union' ? (def(inner).options ?? []) : [inner];
+    for (const t of targets) {
+      for (const nf of nestedFields(t, sub, depth + 1)) {
+        const at = out.findIndex((o) => o.name === nf.name);
+        if (at === -1) {
+          seen.add(nf.name);
+          out.push(nf);
+        } else {
+          // Same key in several union options (a discriminator, say): list every form.
+          const prev = out[at] as FieldDoc;
+          const literal = /^"[^"|]*"$/;
+          const label = (f: FieldDoc): string => (literal.test(f.type) ? `${f.type.replace(/"/g, '`')}: ${f.description ?? ''}` : f.description ?? '');
+          const description = prev.description === nf.description ? prev.description : `${prev.type.includes(' | ') || !literal.test(prev.type) ? prev.description ?? '' : label(prev)}; ${label(nf)}`;
+          out[at] = { ...prev, type: [...new Set([...prev.type.split(' | '), ...nf.type.split(' | ')])].join(' | '), required: prev.required && nf.required, description };
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The options of a (discriminated) union after unwrapping, or undefined when it is not a union. */
+export function unionOptions(schema: z.ZodType): z.ZodType[] | undefined {
+  const d = def(unwrap(schema));
+  return d.type === 'union' ? d.options : undefined;
+}
+
+/** The description attached to a schema or any wrapper around it. */
+export function descriptionOf(schema: z.ZodType): string | undefined {
+  let s = schema;
+  for (let i = 0; i < 50; i++) {
+    const text = (s as unknown as { description?: string }).description;
+    if (text !== undefined) return text;
+    const d = def(s);
+    if (WRAPPERS.has(d.type) && d.innerType !== undefined) s = d.innerType;
+    else if (d.type === 'pipe' && d.in !== undefined) s = d.in;
+    else return undefined;
+  }
+  return undefined;
 }
