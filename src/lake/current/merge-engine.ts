@@ -57,6 +57,12 @@ export interface MergeInput {
   readonly checkpoint: StateValue;
   /** Looks up a schema version of the table (normally `loadSchema` on the state store). */
   readonly schema: (version: number) => Promise<TableSchema | undefined>;
+  /**
+   * Rebuild the table from `events` alone (the whole history): no high-water skipping, every
+   * existing file replaced. The merge job uses it when a change object arrives late, with
+   * changes older than what the table already shows.
+   */
+  readonly rebuild?: boolean;
 }
 
 /** What a merge did. */
@@ -101,7 +107,7 @@ export class MergeEngine {
     const id = tableId(table);
     const now = this.#opts.now ?? Date.now;
     const head = (await loadManifest(this.#opts.state, table)) ?? emptyManifest(table, this.#opts.buckets ?? 16);
-    const { ordered, skipped } = orderChanges(input.events, head.highWater ?? undefined);
+    const { ordered, skipped } = orderChanges(input.events, input.rebuild === true ? undefined : (head.highWater ?? undefined));
     const stats: ApplyStats = { applied: 0, skipped, truncates: 0, missingPrevious: 0 };
     if (ordered.length === 0 && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
       return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length };
@@ -117,11 +123,12 @@ export class MergeEngine {
     const version = head.version + 1;
     const attempt = randomBytes(4).toString('hex');
     const oldByBucket = new Map(head.files.map((f) => [f.bucket, f]));
-    const rewritten = new Set<number>(plan.truncated ? oldByBucket.keys() : []);
+    const dropAll = plan.truncated || input.rebuild === true;
+    const rewritten = new Set<number>(dropAll ? oldByBucket.keys() : []);
     const written: ManifestFile[] = [];
     for (const group of plan.groups) {
       const rows: Row[] = [];
-      if (!plan.truncated) for (const b of group.buckets) rows.push(...(await this.#readBucket(oldByBucket.get(b), schema)));
+      if (!dropAll) for (const b of group.buckets) rows.push(...(await this.#readBucket(oldByBucket.get(b), schema)));
       const state = new CurrentState({ table: id, primaryKey: schema.primaryKey, rows });
       rows.length = 0;
       for (const e of group.events) state.applyOrdered(e, stats);
@@ -140,7 +147,8 @@ export class MergeEngine {
     }
     const kept = head.files.filter((f) => !rewritten.has(f.bucket));
     const files = [...kept, ...written].sort((a, b) => a.bucket - b.bucket);
-    const lastPos = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.position : head.highWater;
+    const newestPos = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.position : null;
+    const lastPos = newestPos === null || (head.highWater !== null && head.highWater > newestPos) ? head.highWater : newestPos;
     const newest = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.commitTime.toISOString() : head.sourceCommitTime;
     const next: Manifest = {
       format: 1,

@@ -51,6 +51,10 @@ export interface WorkloadOptions {
   /** Mix weights; defaults give a busy table with occasional truncates and re-snapshots. */
   readonly truncateRate?: number;
   readonly resnapshotRate?: number;
+  /** Send TOAST-unchanged columns as `unchanged` (default true). */
+  readonly toast?: boolean;
+  /** Send some key changes as an update with the old key in `before` (default true); otherwise always delete + insert. */
+  readonly keyChangeAsUpdate?: boolean;
 }
 
 export class Workload {
@@ -59,6 +63,8 @@ export class Workload {
   readonly #rand: () => number;
   readonly #truncateRate: number;
   readonly #resnapshotRate: number;
+  readonly #toast: boolean;
+  readonly #keyChangeAsUpdate: boolean;
   #pos = 0;
   #nextId = 1n;
 
@@ -66,6 +72,8 @@ export class Workload {
     this.#rand = rng(options.seed);
     this.#truncateRate = options.truncateRate ?? 0.002;
     this.#resnapshotRate = options.resnapshotRate ?? 0.002;
+    this.#toast = options.toast ?? true;
+    this.#keyChangeAsUpdate = options.keyChangeAsUpdate ?? true;
   }
 
   /** Position of the last emitted event. */
@@ -102,7 +110,7 @@ export class Workload {
     const old = this.truth.get(k) as Row;
     if (r < 0.75) {
       const row = this.#mutate(old);
-      const unchanged = this.#rand() < 0.4 ? TOASTABLE.filter(() => this.#rand() < 0.7) : [];
+      const unchanged = this.#rand() < 0.4 && this.#toast ? TOASTABLE.filter(() => this.#rand() < 0.7) : [];
       for (const c of unchanged) row[c] = old[c] ?? null;
       this.truth.set(k, row);
       out.push(this.#event('update', keyOf(row), this.#rand() < 0.5 ? keyOf(old) : null, this.#withoutUnchanged(row, unchanged), unchanged));
@@ -115,9 +123,9 @@ export class Workload {
       if (this.#rand() < 0.3) row['tenant'] = this.#randomTenant();
       this.truth.delete(k);
       this.truth.set(keyStr(row), row);
-      const unchanged = this.#rand() < 0.4 ? TOASTABLE.filter(() => this.#rand() < 0.5) : [];
+      const unchanged = this.#rand() < 0.4 && this.#toast ? TOASTABLE.filter(() => this.#rand() < 0.5) : [];
       for (const c of unchanged) row[c] = old[c] ?? null;
-      if (this.#rand() < 0.6) {
+      if (this.#rand() < 0.6 && this.#keyChangeAsUpdate) {
         out.push(this.#event('update', keyOf(row), keyOf(old), this.#withoutUnchanged(row, unchanged), unchanged));
       } else {
         // As the PostgreSQL source sends it: delete + insert in one transaction, TOAST values unsent.
