@@ -4,10 +4,14 @@ import { runCommand } from './run.ts';
 import { demoCommand } from './demo.ts';
 import { validateCommand } from './validate.ts';
 import { scanPiiCommand } from './scan-pii.ts';
+import { streamCommand } from './stream.ts';
+import { mergeCommand } from './merge.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
   demoCommand,
   validateCommand,
   scanPiiCommand,
+  streamCommand,
+  mergeCommand,
 ];

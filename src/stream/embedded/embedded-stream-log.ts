@@ -38,6 +38,11 @@ export interface EmbeddedStreamLogOptions {
   readonly streams?: Readonly<Record<string, Partial<RetentionPolicy>>>;
   /** Run retention every this many ms (default 60 s; 0 = only when `enforceRetention` is called). */
   readonly retentionIntervalMs?: number;
+  /**
+   * Only read: recovery changes no file, appends and layout changes are refused. For tools
+   * (`hydrant stream`) that look at a data dir a running pipeline may be writing.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** A record the log refuses (too large, bad key). Nothing of the batch was appended. */
@@ -84,8 +89,9 @@ export class EmbeddedStreamLog implements StreamLog {
       countFsync: () => {
         this.#stats.fsyncs++;
       },
+      readOnly: options.readOnly === true,
     };
-    const every = options.retentionIntervalMs ?? 60_000;
+    const every = options.readOnly === true ? 0 : (options.retentionIntervalMs ?? 60_000);
     if (every > 0) {
       this.#timer = setInterval(() => {
         this.enforceRetention().catch((err: unknown) => this.#logger.error('stream log: retention run failed', { err }));
@@ -96,6 +102,11 @@ export class EmbeddedStreamLog implements StreamLog {
 
   #check(): void {
     if (this.#closed) throw new HydrantError('LOG_CLOSED', 'the stream log was closed; open a new EmbeddedStreamLog.');
+  }
+
+  #writable(what: string): void {
+    this.#check();
+    if (this.#options.readOnly === true) throw new HydrantError('LOG_READ_ONLY', `cannot ${what}: this stream log was opened read-only (readOnly: true).`);
   }
 
   #validName(name: string): void {
@@ -132,6 +143,7 @@ export class EmbeddedStreamLog implements StreamLog {
     this.#validName(name);
     const existing = this.#streams.get(name) ?? (await stat(join(this.#root, name, 'stream.json')).then(() => this.#stream(name), () => undefined));
     if (existing !== undefined) return describeMeta((await existing).meta);
+    this.#writable(`create stream ${name}`);
     const dir = join(this.#root, name);
     const now = Date.now();
     const meta: StreamMeta = {
@@ -160,6 +172,7 @@ export class EmbeddedStreamLog implements StreamLog {
   }
 
   async deleteStream(name: string): Promise<void> {
+    this.#writable(`delete stream ${name}`);
     const h = await this.#stream(name);
     this.#streams.delete(name);
     for (const s of h.shards.values()) await s.close();
@@ -167,6 +180,7 @@ export class EmbeddedStreamLog implements StreamLog {
   }
 
   async append(stream: string, records: readonly PutRecord[]): Promise<PutResult[]> {
+    this.#writable(`append to stream ${stream}`);
     let h = await this.#stream(stream);
     while (h.gate !== undefined) {
       await h.gate;
@@ -247,6 +261,7 @@ export class EmbeddedStreamLog implements StreamLog {
    * the new metadata is written durably, children open, then appends route to the new layout.
    */
   async #apply(stream: string, plan: (m: StreamMeta) => ReshardPlan): Promise<StreamDescription> {
+    this.#writable(`change the shards of stream ${stream}`);
     let h = await this.#stream(stream);
     while (h.gate !== undefined) {
       await h.gate;
@@ -279,6 +294,7 @@ export class EmbeddedStreamLog implements StreamLog {
 
   /** Runs retention on every stream now; returns what was deleted or held. */
   async enforceRetention(now: number = Date.now()): Promise<RetentionReport[]> {
+    this.#writable('run retention');
     const out: RetentionReport[] = [];
     for (const name of await this.listStreams()) {
       const h = await this.#stream(name);

@@ -26,6 +26,12 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** An in-memory stand-in for a shard without files, used read-only (nothing is created). */
+export function emptySegment(dir: string, baseSequence: number): Segment {
+  const { path, indexPath } = segmentPaths(dir, baseSequence);
+  return new Segment({ path, indexPath, baseSequence, createdAt: 0, lastSequence: baseSequence - 1, lastArrival: 0, records: 0, dataEnd: SEGMENT_HEADER_BYTES, sealed: true, entries: [], corrupt: [] });
+}
+
 /** Creates an empty segment (header only), durably, and returns it. */
 export async function createSegment(dir: string, baseSequence: number, createdAt: number): Promise<Segment> {
   const { path, indexPath } = segmentPaths(dir, baseSequence);
@@ -55,7 +61,7 @@ export async function sealSegment(s: Segment): Promise<void> {
  * is truncated with a warning. Returns undefined for an active segment whose header never
  * became durable (a crash while creating it): it held no records and is removed.
  */
-export async function openSegment(dir: string, baseSequence: number, active: boolean, indexIntervalBytes: number, logger: Logger): Promise<Segment | undefined> {
+export async function openSegment(dir: string, baseSequence: number, active: boolean, indexIntervalBytes: number, logger: Logger, readOnly = false): Promise<Segment | undefined> {
   const { path, indexPath } = segmentPaths(dir, baseSequence);
   const size = (await stat(path)).size;
   const common = { path, indexPath, baseSequence };
@@ -71,6 +77,7 @@ export async function openSegment(dir: string, baseSequence: number, active: boo
   const header = decodeSegmentHeader(bytes);
   if (typeof header === 'string') {
     if (active && size <= SEGMENT_HEADER_BYTES) {
+      if (readOnly) return undefined;
       logger.warn('stream log: removed a segment whose header was never completely written (crash while creating it; it held no records)', { file: path, bytes: size });
       await unlink(path);
       await syncDir(dir);
@@ -82,7 +89,9 @@ export async function openSegment(dir: string, baseSequence: number, active: boo
   const corrupt = [...scan.corrupt];
   let dataEnd = scan.dataEnd;
   if (scan.tail !== undefined) {
-    if (active) {
+    if (active && readOnly) {
+      // Read-only (e.g. the CLI beside a running pipeline): the tail may be a write in flight.
+    } else if (active) {
       logger.warn('stream log: truncated a torn tail (an incomplete last write that was never acknowledged)', { file: path, offset: scan.tail.offset, bytes: scan.tail.bytes, reason: scan.tail.reason });
       await truncate(path, scan.tail.offset);
       const fh = await open(path, 'r+');
@@ -95,7 +104,7 @@ export async function openSegment(dir: string, baseSequence: number, active: boo
   }
   if (corrupt.length > 0) logger.error('stream log: segment has damaged acknowledged records; reads reaching them fail with DATA_CORRUPT', { file: path, ranges: corrupt });
   const seg = new Segment({ ...common, createdAt: header.createdAt, lastSequence: scan.lastSequence, lastArrival: scan.lastArrival, records: scan.records, dataEnd, sealed: false, entries: scan.entries, corrupt });
-  if (!active && corrupt.length === 0) await sealSegment(seg);
+  if (!active && corrupt.length === 0 && !readOnly) await sealSegment(seg);
   seg.sealed = !active;
   return seg;
 }

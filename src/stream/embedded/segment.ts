@@ -93,7 +93,7 @@ export class Segment {
    * Verifies every checksum; damage throws {@link CorruptionError}.
    */
   async collect(seek: Seek, c: Collector): Promise<void> {
-    if (this.#deleted) return;
+    if (this.#deleted || (this.dataEnd <= SEGMENT_HEADER_BYTES && this.corrupt.length === 0)) return;
     this.#readers++;
     try {
       const fd = await this.#open();

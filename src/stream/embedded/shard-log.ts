@@ -7,7 +7,7 @@ import { mkdir, readdir, unlink } from 'node:fs/promises';
 import type { Logger } from '../../core/logger.ts';
 import type { PutRecord, ReadLimits, ReadResult, ShardIterator } from '../stream-log.ts';
 import { formatSequence, parseSequence } from '../sequence.ts';
-import { createSegment, openSegment, sealSegment, segmentPaths, syncDir } from './segment-files.ts';
+import { createSegment, emptySegment, openSegment, sealSegment, segmentPaths, syncDir } from './segment-files.ts';
 import { collectorFull, type Collector, type Seek, type Segment } from './segment.ts';
 import { ShardWriter } from './shard-writer.ts';
 
@@ -17,6 +17,8 @@ export interface ShardOptions {
   readonly indexIntervalBytes: number;
   readonly logger: Logger;
   readonly countFsync: () => void;
+  /** Open without changing any file (no recovery truncation, no new segments, no appends). */
+  readonly readOnly: boolean;
 }
 
 interface Waiter {
@@ -53,12 +55,12 @@ export class ShardLog {
 
   /** Opens (recovering) or creates the shard in `dir`. */
   static async open(shardId: string, dir: string, closed: boolean, options: ShardOptions): Promise<ShardLog> {
-    await mkdir(dir, { recursive: true });
-    const bases = (await readdir(dir)).filter((f) => /^[0-9]{20}\.seg$/.test(f)).map((f) => parseSequence(f.slice(0, 20))).sort((a, b) => a - b);
+    if (!options.readOnly) await mkdir(dir, { recursive: true });
+    const bases = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^[0-9]{20}\.seg$/.test(f)).map((f) => parseSequence(f.slice(0, 20))).sort((a, b) => a - b);
     const segments: Segment[] = [];
     for (let i = 0; i < bases.length; i++) {
       const active = i === bases.length - 1 && !closed;
-      const seg = await openSegment(dir, bases[i] as number, active, options.indexIntervalBytes, options.logger);
+      const seg = await openSegment(dir, bases[i] as number, active, options.indexIntervalBytes, options.logger, options.readOnly);
       if (seg !== undefined) segments.push(seg);
     }
     // Damage at the end of a sealed segment hides its last sequences; its successor's base tells.
@@ -66,7 +68,7 @@ export class ShardLog {
       const s = segments[i] as Segment;
       s.lastSequence = Math.max(s.lastSequence, (segments[i + 1] as Segment).baseSequence - 1);
     }
-    if (segments.length === 0) segments.push(await createSegment(dir, 1, Date.now()));
+    if (segments.length === 0) segments.push(options.readOnly ? emptySegment(dir, 1) : await createSegment(dir, 1, Date.now()));
     const shard = new ShardLog(shardId, dir, options, segments, closed);
     return shard;
   }
