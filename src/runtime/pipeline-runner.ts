@@ -26,6 +26,7 @@ import { EmbeddedStateStore } from '../state/embedded/embedded-state-store.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { EmbeddedStreamLog } from '../stream/embedded/embedded-stream-log.ts';
 import type { ReadLimits, StreamLog } from '../stream/stream-log.ts';
+import type { RetentionPolicy } from '../stream/embedded/retention.ts';
 import { buildComponents, type BuiltPipeline } from './build.ts';
 import { RunnerCommitter, ShardLoop } from './delivery-loop.ts';
 import { ErrorSink } from './error-sink.ts';
@@ -90,8 +91,17 @@ export class PipelineRunner {
     const logger = options.logger ?? createLogger({ fields: { pipeline: spec.name } });
     const metrics = options.metrics ?? new Metrics();
     await mkdir(spec.dataDir, { recursive: true });
-    const state = options.state ?? (await EmbeddedStateStore.open({ dataDir: spec.dataDir, logger }));
-    const log = options.log ?? new EmbeddedStreamLog({ dataDir: spec.dataDir, logger, metrics, state });
+    const compact = spec.state?.compact_after;
+    const state = options.state ?? (await EmbeddedStateStore.open({ dataDir: spec.dataDir, logger, ...(compact === undefined ? {} : { compactAfterBytes: compact }) }));
+    const retention: Record<string, Partial<RetentionPolicy>> = {};
+    for (const [name, s] of Object.entries(spec.streams)) {
+      retention[name] = {
+        ...(s.retention_age === undefined ? {} : { maxAgeMs: s.retention_age }),
+        ...(s.retention_bytes === undefined ? {} : { maxBytes: s.retention_bytes }),
+        ...(s.retention_policy === undefined ? {} : { unread: s.retention_policy }),
+      };
+    }
+    const log = options.log ?? new EmbeddedStreamLog({ dataDir: spec.dataDir, logger, metrics, state, streams: retention });
     const lake = options.lake ?? openObjectStore(spec.lake, spec.dataDir);
     const owned = { state: options.state === undefined, log: options.log === undefined, lake: options.lake === undefined };
     try {

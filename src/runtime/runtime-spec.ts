@@ -19,13 +19,23 @@ export interface EdgeComponentSpec extends ComponentSpec {
   readonly transforms: readonly string[];
 }
 
+/** A stream: shard count and retention (ms / bytes, as `loadPipeline` parses them). */
+export interface StreamRuntimeSpec {
+  readonly shards: number;
+  readonly retention_age?: number;
+  readonly retention_bytes?: number | undefined;
+  readonly retention_policy?: 'delete' | 'hold';
+}
+
 /** What the runner builds and runs. */
 export interface RuntimeSpec {
   readonly name: string;
   /** Absolute data directory (stream log, state store, file outputs). */
   readonly dataDir: string;
   readonly lake: LakeConfig;
-  readonly streams: Readonly<Record<string, { readonly shards: number }>>;
+  readonly streams: Readonly<Record<string, StreamRuntimeSpec>>;
+  /** State store settings (`compact_after` in bytes). */
+  readonly state?: { readonly compact_after?: number };
   readonly sources: Readonly<Record<string, EdgeComponentSpec>>;
   readonly transforms: Readonly<Record<string, ComponentSpec>>;
   readonly deliveries: Readonly<Record<string, EdgeComponentSpec>>;
