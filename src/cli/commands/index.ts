@@ -6,6 +6,7 @@ import { validateCommand } from './validate.ts';
 import { scanPiiCommand } from './scan-pii.ts';
 import { streamCommand } from './stream.ts';
 import { mergeCommand } from './merge.ts';
+import { mergeCommand } from './merge.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -13,5 +14,6 @@ export const commands: readonly Command[] = [
   validateCommand,
   scanPiiCommand,
   streamCommand,
+  mergeCommand,
   mergeCommand,
 ];
