@@ -6,7 +6,6 @@ import { validateCommand } from './validate.ts';
 import { scanPiiCommand } from './scan-pii.ts';
 import { streamCommand } from './stream.ts';
 import { mergeCommand } from './merge.ts';
-import { mergeCommand } from './merge.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -14,6 +13,5 @@ export const commands: readonly Command[] = [
   validateCommand,
   scanPiiCommand,
   streamCommand,
-  mergeCommand,
   mergeCommand,
 ];
