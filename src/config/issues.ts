@@ -24,8 +24,12 @@ export function isSecretPath(path: ConfigPath): boolean {
 /** Describes a found value for a message; hides it under a secret-looking key. */
 export function describeFound(value: unknown, secret: boolean): string {
   const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'a boolean' : typeof value;
-  if (secret && typeof value !== 'object') return `${kind} (value hidden: the key looks secret)`;
-  if (typeof value === 'string') return `${kind} ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+  if (secret && typeof value !== 'object') return `${kind} (value hidden: the key looks secret or the value comes from the environment)`;
+  if (typeof value === 'string') {
+    // Credentials inside URLs (postgres://user:pass@host) are hidden even under harmless keys.
+    const shown = value.replace(/(:\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@');
+    return `${kind} ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 57)}...` : shown)}`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean') return `${kind} ${String(value)}`;
   return kind;
 }
@@ -83,13 +87,22 @@ export function toConfigIssues(zodIssues: readonly z.core.$ZodIssue[], ctx: { fi
   const out: ConfigIssue[] = [];
   const push = (rel: ConfigPath, message: string): void => {
     const path = [...ctx.base, ...rel];
-    if (ctx.doc.reported.has(formatPath(path))) return;
-    out.push({ file: ctx.file, line: ctx.doc.lineOf(path), path: formatPath(path), message });
+    const key = formatPath(path);
+    if (ctx.doc.reported.has(key)) return;
+    const found = valueAt(ctx.data, rel);
+    let text = message;
+    // Whatever a component's own message says, a hidden value must not appear in it.
+    if ((ctx.doc.fromEnv.has(key) || isSecretPath(path)) && (typeof found === 'string' || typeof found === 'number') && String(found).length >= 3) {
+      text = text.split(String(found)).join('<hidden>');
+      if (typeof found === 'string' && found.length > 3) text = text.split(JSON.stringify(found)).join('<hidden>');
+    }
+    out.push({ file: ctx.file, line: ctx.doc.lineOf(path), path: key, message: text });
   };
   for (const issue of zodIssues) {
     const rel = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const found = valueAt(ctx.data, rel);
-    const secret = isSecretPath([...ctx.base, ...rel]);
+    const fromEnv = ctx.doc.fromEnv.has(formatPath([...ctx.base, ...rel]));
+    const secret = fromEnv || isSecretPath([...ctx.base, ...rel]);
     switch (issue.code) {
       case 'unrecognized_keys': {
         const known = [...(objectKeysAt(ctx.schema, rel, ctx.data) ?? []), ...(rel.length === 0 ? (ctx.extraKeys ?? []) : [])];
@@ -138,7 +151,7 @@ export function toConfigIssues(zodIssues: readonly z.core.$ZodIssue[], ctx: { fi
         push(rel, `invalid name ${JSON.stringify(rel[rel.length - 1])}: expected letters, digits, _ and - (at most 64), starting with a letter or digit`);
         break;
       case 'custom':
-        push(rel, secret ? issue.message.replace(/, found [\s\S]*$/, ', found a value (hidden: the key looks secret)') : issue.message);
+        push(rel, secret ? issue.message.replace(/, found [\s\S]*$/, ', found a value (hidden: the key looks secret or the value comes from the environment)') : issue.message);
         break;
       default:
         push(rel, `${issue.message}${found === undefined ? '' : `; found ${describeFound(found, secret)}`}`);

@@ -43,9 +43,11 @@ export function validatePipelineText(text: string, file: string, options: Valida
     return { ok: false, issues };
   }
 
-  const top = pipelineFileSchema.safeParse(doc.data);
-  if (!top.success) issues.push(...toConfigIssues(top.error.issues, { file, doc, base: [], data: doc.data, schema: pipelineFileSchema }));
-  const raw = (typeof doc.data === 'object' ? doc.data : {}) as Record<string, unknown>;
+  // `x-` keys hold YAML anchors to reuse (`x-defaults: &defaults`), as in Compose files.
+  const data = isPlainObject(doc.data) ? Object.fromEntries(Object.entries(doc.data).filter(([k]) => !k.startsWith('x-'))) : doc.data;
+  const top = pipelineFileSchema.safeParse(data);
+  if (!top.success) issues.push(...toConfigIssues(top.error.issues, { file, doc, base: [], data, schema: pipelineFileSchema }));
+  const raw = (isPlainObject(data) ? data : {}) as Record<string, unknown>;
 
   const components = {
     sources: checkSection('sources', raw['sources'], registries.sources, sourceEdgeSchema, file, doc, issues),

@@ -28,6 +28,8 @@ export interface YamlDocument {
   readonly fatal: boolean;
   /** Paths whose values were already reported (unresolved env references). */
   readonly reported: ReadonlySet<string>;
+  /** Paths whose values came (partly) from environment variables: never shown in messages. */
+  readonly fromEnv: ReadonlySet<string>;
   /** Line of the key at `path`, or of its nearest ancestor that exists. */
   lineOf(path: ConfigPath): number | undefined;
 }
@@ -35,10 +37,11 @@ export interface YamlDocument {
 /** Parses pipeline YAML text. `file` is only used in issues. */
 export function readYaml(text: string, file: string, env: Readonly<Record<string, string | undefined>>): YamlDocument {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false, merge: false });
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false, merge: true });
   const lines = new Map<string, number>();
   const issues: ConfigIssue[] = [];
   const reported = new Set<string>();
+  const fromEnv = new Set<string>();
   const lineAt = (offset: number | undefined): number | undefined => (offset === undefined ? undefined : counter.linePos(offset).line);
   const lineOf = (path: ConfigPath): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
@@ -59,7 +62,7 @@ export function readYaml(text: string, file: string, env: Readonly<Record<string
       issues.push({ file, line: lineAt(e.pos[0]), path: '', message: `YAML syntax error (${e.code}): ${what}` });
     }
   }
-  if (fatal) return { data: undefined, issues, fatal, reported, lineOf };
+  if (fatal) return { data: undefined, issues, fatal, reported, fromEnv, lineOf };
 
   const walk = (node: unknown, path: Array<string | number>): void => {
     if (isMap(node)) {
@@ -88,6 +91,7 @@ export function readYaml(text: string, file: string, env: Readonly<Record<string
         if (r.malformed) issues.push({ file, line, path: formatPath(path), message: 'malformed environment reference: expected ${NAME} or ${NAME:-default} with NAME made of letters, digits and _ (write $${ for a literal ${)' });
         for (const name of r.missing) issues.push({ file, line, path: formatPath(path), message: `environment variable ${name} is not set; set it or write \${${name}:-default}` });
       } else if (r.changed) {
+        fromEnv.add(formatPath(path));
         node.value = node.type === Scalar.PLAIN ? retype(r.value) : r.value;
       }
     }
@@ -100,7 +104,7 @@ export function readYaml(text: string, file: string, env: Readonly<Record<string
     const at = lineAt(doc.contents.range?.[0]);
     if (at !== undefined) lines.set('', at);
   }
-  return { data: doc.toJS({ maxAliasCount: 100 }) as unknown, issues, fatal: false, reported, lineOf };
+  return { data: doc.toJS({ maxAliasCount: 100 }) as unknown, issues, fatal: false, reported, fromEnv, lineOf };
 }
 
 /** An unquoted `port: ${PORT}` becomes a number, like a literal `port: 5432` would. */

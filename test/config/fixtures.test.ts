@@ -14,7 +14,7 @@ import { formatConfigIssues } from '../../src/core/errors.ts';
 import { testRegistries } from './test-registries.ts';
 
 const dir = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const env = { HYDRANT_TEST_SET: '' };
+const env = { HYDRANT_TEST_SET: '', HYDRANT_TEST_EMPTY: '', HYDRANT_TEST_SECRETISH: 'pa55word' };
 
 for (const name of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
   test(`config fixture ${name}`, () => {
