@@ -97,9 +97,7 @@ export class ShardWriter {
     }
     return new Promise<number>((resolve, reject) => {
       this.#pending.push({ buf, firstSequence, count: records.length, arrival, points, resolve, reject });
-      this.#flushing ??= this.#flushLoop().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#flushing ??= this.#flushLoop();
     });
   }
 
@@ -110,7 +108,13 @@ export class ShardWriter {
 
   async #flushLoop(): Promise<void> {
     await Promise.resolve(); // let appenders of the same tick join the first group
-    while (this.#pending.length > 0) {
+    for (;;) {
+      // Cleared in the same synchronous step as the emptiness check: an appender arriving
+      // later always finds no flush running and starts one (no stranded batch).
+      if (this.#pending.length === 0) {
+        this.#flushing = undefined;
+        return;
+      }
       const group = this.#pending;
       this.#pending = [];
       try {
