@@ -1,7 +1,11 @@
 /** Every benchmark. Adding one: `bench/<name>.ts` exporting `bench`, and one line here. */
 import type { Benchmark } from './harness.ts';
 import { bench as stateCommit } from './state-commit.ts';
+import { bench as log } from './log.ts';
+import { bench as transforms } from './transforms.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
+  log,
+  transforms,
 ];

@@ -39,12 +39,34 @@ export function buildAction(rule: AnonymizeRule, key: Buffer | undefined): Value
     case 'mask':
       return rule.mode === 'email_domain' ? maskEmail(rule.mask_char) : maskKeepLast(rule.keep_first, rule.keep_last, rule.mask_char);
     case 'pseudonymize':
-      return pseudonymize(need(key), rule.length, rule.prefix);
+      return memoize(pseudonymize(need(key), rule.length, rule.prefix));
     case 'tokenize':
-      return tokenize(need(key), rule.keep_last);
+      return memoize(tokenize(need(key), rule.keep_last));
     case 'generalize':
       return generalize(rule.to, rule.size);
   }
+}
+
+const MEMO_LIMIT = 65_536;
+
+/**
+ * Remembers the results of a deterministic action for text and integer values: a key appears
+ * in the key row and the after row of every change, and foreign keys repeat across rows.
+ * Bounded: the memo is emptied when full.
+ */
+function memoize(action: ValueAction): ValueAction {
+  let memo = new Map<string, Value>();
+  return (v, ctx) => {
+    const t = typeof v;
+    if (t !== 'string' && t !== 'number' && t !== 'bigint') return action(v, ctx);
+    const k = (t === 'string' ? 's' : t === 'number' ? 'n' : 'b') + String(v);
+    const hit = memo.get(k);
+    if (hit !== undefined) return hit;
+    const out = action(v, ctx) as Value;
+    if (memo.size >= MEMO_LIMIT) memo = new Map();
+    memo.set(k, out);
+    return out;
+  };
 }
 
 function need(key: Buffer | undefined): Buffer {
