@@ -92,8 +92,10 @@ export class ShardLoop {
   /**
    * Runs until `signal` aborts, the shard is closed and fully read, or `finishWhenIdle()` was
    * true before a read that found nothing (then every record that will ever arrive was read).
+   * `wake` aborts to cut short a wait for new records (e.g. when `finishWhenIdle` turns true).
    */
-  async run(signal: AbortSignal, finishWhenIdle: () => boolean): Promise<void> {
+  async run(signal: AbortSignal, finishWhenIdle: () => boolean, wake?: AbortSignal): Promise<void> {
+    const waitSignal = wake === undefined ? signal : AbortSignal.any([signal, wake]);
     const d = this.#d;
     const cp = await d.state.get(consumerCheckpointKey(d.stream, d.delivery, d.shardId));
     const start = typeof cp === 'string' ? cp : null;
@@ -110,7 +112,7 @@ export class ShardLoop {
         this.#updateLag(labels);
         if (res.next === null || final) return;
         from = res.next;
-        await d.log.waitForRecords(d.stream, d.shardId, this.#lastRead, 1000, signal);
+        await d.log.waitForRecords(d.stream, d.shardId, this.#lastRead, 1000, waitSignal);
         continue;
       }
       this.#atEnd = false;

@@ -9,8 +9,9 @@
  * deliveries bound their own buffers.
  *
  * Shutdown (`stop()`, SIGINT/SIGTERM in the CLI): sources stop being polled, the batch in flight
- * is finished (appended, position committed, acked); then the consumer loops finish the write
- * in flight, deliveries flush (their checkpoints commit) and everything closes.
+ * is finished (appended, position committed, acked); then the consumer loops drain their shards
+ * (nothing new arrives once the sources stopped), deliveries flush (their checkpoints commit)
+ * and everything closes. So after a graceful stop every appended record is delivered.
  * `untilCaughtUp`: each source stops after reporting caughtUp with an empty batch; once all
  * have, each consumer loop reads its shard to the end, then deliveries flush.
  */
@@ -68,6 +69,8 @@ export class PipelineRunner {
   readonly #built: BuiltPipeline;
   readonly #sourceAbort = new AbortController();
   readonly #deliveryAbort = new AbortController();
+  /** Aborted once the sources are done, to wake consumer loops waiting for records. */
+  readonly #sourcesDoneSignal = new AbortController();
   readonly #sourceLoops = new Map<string, SourceLoop>();
   #sourcesDone = false;
   #stopping = false;
@@ -140,7 +143,6 @@ export class PipelineRunner {
     this.#stopping = true;
     this.logger.info('stopping: finishing batches in flight, flushing deliveries');
     this.#sourceAbort.abort();
-    if (this.#sourcesDone) this.#deliveryAbort.abort();
   }
 
   /** true once every source reported caughtUp with an empty batch. */
@@ -171,7 +173,9 @@ export class PipelineRunner {
         const desc = await this.log.describeStream(d.stream);
         const transforms = this.#edge(d.transforms);
         const loops = desc.shards.map((sh) => new ShardLoop({ delivery: name, stream: d.stream, shardId: sh.shardId, target, committer, transforms, state: this.state, log: this.log, errors, logger: this.logger.child({ component: name }), metrics: this.metrics, limits }));
-        const runs = loops.map((l) => l.run(this.#deliveryAbort.signal, () => this.#sourcesDone && !this.#stopping));
+        // Once the sources are done (caught up, or stopped), nothing new arrives: each loop reads
+        // its shard to the end and finishes, so a graceful stop delivers everything appended.
+        const runs = loops.map((l) => l.run(this.#deliveryAbort.signal, () => this.#sourcesDone, this.#sourcesDoneSignal.signal));
         shardRuns.push(...runs);
         deliveryRuns.push(Promise.all(runs).then(async () => {
           // Flush each delivery as soon as its loops are done, unless the run failed.
@@ -188,7 +192,7 @@ export class PipelineRunner {
       if (this.#options.untilCaughtUp !== true) await new Promise<void>((resolve) => (this.#sourceAbort.signal.aborted ? resolve() : this.#sourceAbort.signal.addEventListener('abort', () => resolve(), { once: true })));
       await Promise.all(sourceRuns);
       this.#sourcesDone = true;
-      if (this.#stopping || this.#options.untilCaughtUp !== true) this.#deliveryAbort.abort();
+      this.#sourcesDoneSignal.abort();
       await Promise.all(deliveryRuns);
     } catch (err) {
       this.#fail(err);
