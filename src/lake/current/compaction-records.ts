@@ -3,17 +3,15 @@
  * compacted object replaced. Kept at `current/<table>/compacted/<entry key of the new object>`
  * → `{ "from": [entry keys] }`, written in the same transaction that swaps the catalog entries.
  */
-import { tableId } from '../../core/schema.ts';
 import type { StateStore } from '../../state/state-store.ts';
-import type { TableRef } from './manifest.ts';
 
-/** State-store key prefix of a table's compaction records. */
-export function compactedPrefix(t: TableRef): string {
-  return `current/${tableId(t)}/compacted/`;
+/** State-store key prefix of a table's compaction records (`id` is `source.schema.table`). */
+export function compactedPrefix(id: string): string {
+  return `current/${id}/compacted/`;
 }
 
 /** Compacted entry key → the entry keys it replaced. */
-export async function compactedSources(state: StateStore, t: TableRef): Promise<Map<string, readonly string[]>> {
-  const p = compactedPrefix(t);
+export async function compactedSources(state: StateStore, id: string): Promise<Map<string, readonly string[]>> {
+  const p = compactedPrefix(id);
   return new Map((await state.list(p)).map((e) => [e.key.slice(p.length), (e.value as { from: string[] }).from]));
 }

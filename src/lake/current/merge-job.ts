@@ -84,7 +84,17 @@ export class MergeJob {
     const merged = new Set(((head?.checkpoint ?? null) as MergeCheckpoint | null)?.objects ?? []);
     const entries = (await changeEntries(this.#state)).filter((e) => e.object.table === id);
     // A compacted object stands for the objects it replaced: merged when all of them were.
-    for (const [key, from] of await compactedSources(this.#state, t)) if (from.every((k) => merged.has(k))) merged.add(key);
+    // Compactions can chain (a compacted object compacted again), so repeat until nothing changes.
+    const compacted = await compactedSources(this.#state, id);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [key, from] of compacted) {
+        if (!merged.has(key) && from.every((k) => merged.has(k))) {
+          merged.add(key);
+          grew = true;
+        }
+      }
+    }
     const pending = entries.filter((e) => !merged.has(e.key)).map((e) => e.object);
     const objects = entries.map((e) => e.object);
     const checkpoint: MergeCheckpoint = { objects: entries.map((e) => e.key) };
