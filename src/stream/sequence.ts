@@ -30,8 +30,11 @@ export function compareSequence(a: string, b: string): number {
 
 /** Formats an embedded-log counter as a fixed-width sequence number. */
 export function formatSequence(n: number): string {
-  return String(n).padStart(SEQUENCE_WIDTH, '0');
+  const s = String(n);
+  return s.length >= SEQUENCE_WIDTH ? s : (ZEROS[SEQUENCE_WIDTH - s.length] as string) + s;
 }
+
+const ZEROS = Array.from({ length: SEQUENCE_WIDTH + 1 }, (_, i) => '0'.repeat(i));
 
 /** Parses a sequence number into an embedded-log counter (throws when not a safe integer). */
 export function parseSequence(value: string): number {
