@@ -102,14 +102,11 @@ export class ShardLoop {
     if (start !== null) d.committer.committed.set(d.shardId, start);
     this.#lastRead = start;
     let from: ShardIterator = start === null ? { type: 'TRIM_HORIZON' } : { type: 'AFTER_SEQUENCE_NUMBER', sequence: start };
-    const labels = { stream: d.stream, consumer: d.delivery, shard: d.shardId };
     while (!signal.aborted) {
       const final = finishWhenIdle();
       const res = await withBackoff(`delivery ${d.delivery}: read ${d.stream}/${d.shardId}`, d.logger, signal, () => d.log.read(d.stream, d.shardId, from, d.limits));
-      d.metrics.set('hydrant_consumer_lag_ms', 'Arrival-time lag of the last record read behind the newest in the shard.', labels, res.millisBehindLatest);
       if (res.records.length === 0) {
         this.#atEnd = true;
-        this.#updateLag(labels);
         if (res.next === null || final) return;
         from = res.next;
         await d.log.waitForRecords(d.stream, d.shardId, this.#lastRead, 1000, waitSignal);
@@ -118,24 +115,9 @@ export class ShardLoop {
       this.#atEnd = false;
       await this.#deliver(res.records, signal);
       this.#lastRead = (res.records[res.records.length - 1] as StreamRecord).sequence;
-      this.#updateLag(labels);
       if (res.next === null) return;
       from = res.next;
     }
-  }
-
-  /** Records read but not yet committed by the delivery (sequence distance, exact for the embedded log). */
-  #updateLag(labels: Record<string, string>): void {
-    const d = this.#d;
-    if (this.#lastRead === null) return;
-    const c = d.committer.committed.get(d.shardId);
-    let lag: number;
-    try {
-      lag = Number(BigInt(this.#lastRead) - BigInt(c ?? '0'));
-    } catch {
-      return;
-    }
-    d.metrics.set('hydrant_consumer_lag_records', 'Records of the shard read or unread that the delivery has not committed yet (as of the last read).', labels, Math.max(0, lag));
   }
 
   async #deliver(records: readonly StreamRecord[], signal: AbortSignal): Promise<void> {

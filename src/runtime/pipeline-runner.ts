@@ -28,6 +28,7 @@ import type { StateStore } from '../state/state-store.ts';
 import { EmbeddedStreamLog } from '../stream/embedded/embedded-stream-log.ts';
 import type { ReadLimits, StreamLog } from '../stream/stream-log.ts';
 import type { RetentionPolicy } from '../stream/embedded/retention.ts';
+import { consumerLag, recordLagMetrics } from '../stream/consumer-lag.ts';
 import { buildComponents, type BuiltPipeline } from './build.ts';
 import { RunnerCommitter, ShardLoop } from './delivery-loop.ts';
 import { ErrorSink } from './error-sink.ts';
@@ -76,6 +77,7 @@ export class PipelineRunner {
   #stopping = false;
   #failure: unknown;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(spec: RuntimeSpec, options: RunnerOptions, parts: { state: StateStore; log: StreamLog; lake: ObjectStore; built: BuiltPipeline; logger: Logger; metrics: Metrics; owned: { state: boolean; log: boolean; lake: boolean } }) {
     this.spec = spec;
@@ -150,8 +152,14 @@ export class PipelineRunner {
     return [...this.#sourceLoops.values()].every((l) => l.caughtUp);
   }
 
-  /** Copies stream-log counters into the metrics (call before rendering). */
-  collectMetrics(): void {
+  /**
+   * Refreshes gauges before rendering: stream-log counters, and each delivery's consumer lag
+   * per shard (unread records and IteratorAge, from its committed checkpoints).
+   */
+  async collectMetrics(): Promise<void> {
+    if (!this.#closed) {
+      for (const [name, d] of Object.entries(this.spec.deliveries)) recordLagMetrics(this.metrics, d.stream, name, await consumerLag(this.log, this.state, d.stream, name));
+    }
     const s = this.log.stats();
     this.metrics.set('hydrant_stream_appends', 'Append calls made durable by the stream log.', {}, s.appends);
     this.metrics.set('hydrant_stream_records_appended', 'Records appended to the stream log.', {}, s.recordsAppended);
@@ -209,10 +217,14 @@ export class PipelineRunner {
   }
 
   /** Closes components and the stores this runner opened (idempotent; `run()` calls it). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.collectMetrics().catch((err: unknown) => this.logger.warn('collecting final metrics failed', { error: err }));
     this.#closed = true;
-    this.collectMetrics();
     const settle = async (what: string, fn: () => Promise<void>): Promise<void> => {
       try {
         await fn();

@@ -14,8 +14,8 @@ export interface MetricsServer {
 }
 
 /** Starts serving `metrics` on `host:port` (default 127.0.0.1). */
-export async function startMetricsServer(metrics: Metrics, options: { readonly port: number; readonly host?: string; readonly collect?: () => void }): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
+export async function startMetricsServer(metrics: Metrics, options: { readonly port: number; readonly host?: string; readonly collect?: () => void | Promise<void> }): Promise<MetricsServer> {
+  const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
@@ -26,7 +26,7 @@ export async function startMetricsServer(metrics: Metrics, options: { readonly p
       return;
     }
     try {
-      options.collect?.();
+      await options.collect?.();
       const body = metrics.render();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : body);
     } catch (err) {

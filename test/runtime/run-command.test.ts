@@ -53,8 +53,8 @@ test('SIGTERM: graceful stop exits 0, position and checkpoints committed, every 
     assert.match(text, /^hydrant_source_bytes_total\{source="shop"\} \d+$/m);
     assert.match(text, /^hydrant_delivery_records_total\{delivery="out",table="customers"\} \d+$/m);
     assert.match(text, /^hydrant_stream_fsyncs \d+$/m);
-    assert.match(text, /^hydrant_consumer_lag_records\{stream="changes",consumer="out",shard="[^"]+"\} \d+$/m);
-    assert.match(text, /^hydrant_consumer_lag_ms\{stream="changes",consumer="out",shard="[^"]+"\} \d+$/m);
+    assert.match(text, /^hydrant_stream_consumer_lag_records\{stream="changes",consumer="out",shard="[^"]+"\} \d+$/m);
+    assert.match(text, /^hydrant_stream_consumer_lag_ms\{stream="changes",consumer="out",shard="[^"]+"\} \d+$/m);
     assert.equal((await fetch(url.replace('/metrics', '/nope'))).status, 404);
     child.kill('SIGTERM');
     const ex = await exited;
