@@ -6,6 +6,8 @@ import { validateCommand } from './validate.ts';
 import { scanPiiCommand } from './scan-pii.ts';
 import { streamCommand } from './stream.ts';
 import { mergeCommand } from './merge.ts';
+import { queryCommand } from './query.ts';
+import { tablesCommand } from './tables.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -14,4 +16,6 @@ export const commands: readonly Command[] = [
   scanPiiCommand,
   streamCommand,
   mergeCommand,
+  queryCommand,
+  tablesCommand,
 ];
