@@ -15,7 +15,7 @@
  * kernel may have dropped the dirty pages, so only a reopen (replaying the file) is safe.
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crashPoint } from '../../core/crash.ts';
 import { CorruptionError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
@@ -88,7 +88,11 @@ export class EmbeddedStateStore implements StateStore {
   static async open(options: EmbeddedStateStoreOptions): Promise<EmbeddedStateStore> {
     const logger = options.logger ?? silentLogger;
     const dir = join(options.dataDir, 'state');
-    await mkdir(dir, { recursive: true });
+    const made = await mkdir(dir, { recursive: true });
+    if (made !== undefined) {
+      // New directories must survive a power loss too: fsync each new entry's parent.
+      for (let d = dir; d !== dirname(made); d = dirname(d)) await fsyncDir(dirname(d));
+    }
     const lock = await LockFile.acquire(join(dir, 'LOCK'), logger);
     try {
       const { values, journal, generation } = await recover(dir, logger);
