@@ -14,6 +14,9 @@ import type { Transform, TransformItem, TransformResult } from '../transform.ts'
 import { buildAction, DROP, type ActionContext, type ValueAction } from './actions.ts';
 import { COLLAPSING_ACTIONS, collapseMessage, type AnonymizeConfig, type AnonymizeRule } from './config.ts';
 
+/** Pseudo-column name that selects a log event's partition key in rules. */
+export const EVENT_KEY_COLUMN = '_key';
+
 /** A rule would collapse distinct keys of a table (found at runtime against the real key). */
 export class AnonymizeKeyError extends HydrantError {
   constructor(message: string, details: Record<string, unknown>) {
@@ -81,8 +84,9 @@ export class Anonymizer implements Transform {
   #anonymize(plan: TablePlan, e: Envelope, arrivalTime: number): Envelope {
     if (plan.rules.length === 0) return e;
     if (e.op === 'event') {
-      if (!isPlainObject(e.data)) return e;
-      return { ...e, data: this.#row(plan, e.data as Row, { referenceMillis: e.eventTime?.toMillis() ?? arrivalTime }) };
+      const ctx: ActionContext = { referenceMillis: e.eventTime?.toMillis() ?? arrivalTime };
+      const data = isPlainObject(e.data) ? this.#row(plan, e.data as Row, ctx) : e.data;
+      return { ...e, key: this.#eventKey(plan, e.key, ctx), data };
     }
     const ctx: ActionContext = { referenceMillis: e.source.commitTime.toMillis() };
     for (const c in e.key) this.#noteKey(plan, c);
@@ -131,6 +135,18 @@ export class Anonymizer implements Transform {
     if (!COLLAPSING_ACTIONS.has(action)) return;
     const table = `${plan.ref.schema}.${plan.ref.table}`;
     throw new AnonymizeKeyError(`anonymize: rules[${cp.rule.index}]: ${collapseMessage(action, column, table)}`, { rule: cp.rule.index, column, table, action });
+  }
+
+  /**
+   * A log event's partition key (often a user id or email) is anonymized by the rule for the
+   * pseudo-column `_key`; it stays a string (or null), since it is hashed to a shard.
+   */
+  #eventKey(plan: TablePlan, key: string | null, ctx: ActionContext): string | null {
+    if (key === null) return null;
+    const cp = this.#column(plan, EVENT_KEY_COLUMN);
+    if (cp === null) return key;
+    const v = cp.rule.apply(key, ctx);
+    return v === DROP || v === null ? null : typeof v === 'string' ? v : String(v);
   }
 
   #row(plan: TablePlan, row: Row, ctx: ActionContext): Row {

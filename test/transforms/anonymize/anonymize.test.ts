@@ -163,6 +163,33 @@ test('log event data fields are anonymized, matched by source name as table', as
   const a = new Anonymizer(cfg([{ tables: ['web'], columns: ['ip'], action: 'mask', keep_last: 0 }]), KEY);
   const r = await a.apply(items(logEvent({ ip: '10.1.2.3', path: '/x' })));
   assert.deepEqual((r.items[0]?.envelope as LogEvent).data, { ip: '********', path: '/x' });
+  const k = new Anonymizer(cfg([{ tables: ['web'], columns: ['_key', 'user'], action: 'pseudonymize' }]), KEY);
+  const kr = await k.apply(items(logEvent({ user: 'ada@example.com' }, 'ada@example.com'), logEvent({ n: 1 }, null)));
+  const ev = kr.items[0]?.envelope as LogEvent;
+  assert.match(String(ev.key), /^[0-9a-f]{32}$/, 'the event partition key is anonymized by the `_key` rule');
+  assert.equal(ev.key, (ev.data as Record<string, unknown>)['user'], 'and matches the same value in the data');
+  assert.equal((kr.items[1]?.envelope as LogEvent).key, null);
+});
+
+test('integer pseudonyms: a bijection within each size tier (property test)', async () => {
+  const fc = await import('fast-check');
+  const { IntegerPseudonymizer } = await import('../../../src/transforms/anonymize/integer-pseudonym.ts');
+  const p = new IntegerPseudonymizer(KEY);
+  const tier = (x: bigint): number => (x >= -(2n ** 31n) && x < 2n ** 31n ? 0 : x >= -(2n ** 53n - 1n) && x <= 2n ** 53n - 1n ? 1 : 2);
+  const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+  const anyTier = fc.oneof(fc.bigInt({ min: -(2n ** 31n), max: 2n ** 31n - 1n }), fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n }), int64);
+  const seed = Number(process.env['HYDRANT_TEST_SEED'] ?? 20241121);
+  console.log(`# fast-check seed ${seed}`);
+  fc.assert(
+    fc.property(anyTier, anyTier, (a, b) => {
+      const ma = p.map(a) as bigint;
+      const mb = p.map(b) as bigint;
+      assert.equal(tier(ma), tier(a), `tier kept for ${a}`);
+      assert.equal(ma === mb, a === b, `distinct stay distinct: ${a}, ${b}`);
+      assert.equal(p.map(a), ma, 'deterministic');
+    }),
+    { seed, numRuns: 3000 },
+  );
 });
 
 test('config rejects a collapsing rule on `id` and keyed rules without a key', () => {
