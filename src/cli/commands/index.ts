@@ -8,6 +8,8 @@ import { streamCommand } from './stream.ts';
 import { mergeCommand } from './merge.ts';
 import { queryCommand } from './query.ts';
 import { tablesCommand } from './tables.ts';
+import { checkCommand } from './check.ts';
+import { dropSlotCommand } from './drop-slot.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -18,4 +20,6 @@ export const commands: readonly Command[] = [
   mergeCommand,
   queryCommand,
   tablesCommand,
+  checkCommand,
+  dropSlotCommand,
 ];
