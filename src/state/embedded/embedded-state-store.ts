@@ -7,7 +7,8 @@
  *   resolves. Readers therefore only ever see durable state.
  * - On open the newest snapshot is loaded and the journals after it are replayed into an
  *   in-memory sorted map. A torn tail of the newest journal is cut with a warning.
- * - When the journal grows past `compactAfterBytes`, the writer loop writes a snapshot of the
+ * - When the journal grows past `compactAfterBytes` (and past the last snapshot's size, so a
+ *   large state is not rewritten for every few MiB of changes), the writer loop writes a snapshot of the
  *   whole map (temp, fsync, rename, fsync dir), starts a new journal and deletes the old files.
  * - One process per data_dir, enforced by a lock file.
  *
@@ -33,7 +34,10 @@ import { SortedKeys } from './sorted-keys.ts';
 export interface EmbeddedStateStoreOptions {
   /** The pipeline's data directory; files go to `<dataDir>/state/`. */
   readonly dataDir: string;
-  /** Journal size that triggers a snapshot and a fresh journal (default 16 MiB). */
+  /**
+   * Journal size that triggers a snapshot and a fresh journal (default 16 MiB). The journal
+   * must also have outgrown the previous snapshot, which bounds write amplification to ~2x.
+   */
   readonly compactAfterBytes?: number;
   readonly logger?: Logger;
 }
@@ -65,6 +69,7 @@ export class EmbeddedStateStore implements StateStore {
   readonly #compactAfterBytes: number;
   #journal: JournalWriter;
   #generation: number;
+  #snapshotBytes: number;
   #queue: Pending[] = [];
   /** True while the writer loop runs; cleared synchronously when it finds the queue empty. */
   #writing = false;
@@ -73,13 +78,14 @@ export class EmbeddedStateStore implements StateStore {
   #closed = false;
   #stats = { commits: 0, fsyncs: 0, compactions: 0 };
 
-  private constructor(dir: string, values: Map<string, string>, lock: LockFile, journal: JournalWriter, generation: number, options: EmbeddedStateStoreOptions) {
+  private constructor(dir: string, values: Map<string, string>, lock: LockFile, journal: JournalWriter, generation: number, snapshotBytes: number, options: EmbeddedStateStoreOptions) {
     this.dir = dir;
     this.#values = values;
     for (const k of values.keys()) this.#keys.insert(k);
     this.#lock = lock;
     this.#journal = journal;
     this.#generation = generation;
+    this.#snapshotBytes = snapshotBytes;
     this.#logger = options.logger ?? silentLogger;
     this.#compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
   }
@@ -95,8 +101,8 @@ export class EmbeddedStateStore implements StateStore {
     }
     const lock = await LockFile.acquire(join(dir, 'LOCK'), logger);
     try {
-      const { values, journal, generation } = await recover(dir, logger);
-      return new EmbeddedStateStore(dir, values, lock, journal, generation, options);
+      const { values, journal, generation, snapshotBytes } = await recover(dir, logger);
+      return new EmbeddedStateStore(dir, values, lock, journal, generation, snapshotBytes, options);
     } catch (err) {
       await lock.release();
       throw err;
@@ -210,7 +216,7 @@ export class EmbeddedStateStore implements StateStore {
       }
     }
     for (const p of accepted) p.resolve();
-    if (this.#journal.size >= this.#compactAfterBytes && this.#failed === undefined) {
+    if (this.#journal.size >= Math.max(this.#compactAfterBytes, this.#snapshotBytes) && this.#failed === undefined) {
       try {
         await this.#compact();
       } catch (err) {
@@ -225,7 +231,7 @@ export class EmbeddedStateStore implements StateStore {
     const next = this.#generation + 1;
     const values = this.#values;
     const keys = this.#keys.all();
-    await writeSnapshot(join(this.dir, snapshotName(next)), next, (function* () {
+    this.#snapshotBytes = await writeSnapshot(join(this.dir, snapshotName(next)), next, (function* () {
       for (const k of keys) yield [k, values.get(k) as string] as const;
     })());
     crashPoint('state.compaction.after-snapshot');
@@ -241,7 +247,7 @@ export class EmbeddedStateStore implements StateStore {
   }
 }
 
-async function recover(dir: string, logger: Logger): Promise<{ values: Map<string, string>; journal: JournalWriter; generation: number }> {
+async function recover(dir: string, logger: Logger): Promise<{ values: Map<string, string>; journal: JournalWriter; generation: number; snapshotBytes: number }> {
   const journals: number[] = [];
   const snapshots: number[] = [];
   for (const name of await readdir(dir)) {
@@ -252,7 +258,8 @@ async function recover(dir: string, logger: Logger): Promise<{ values: Map<strin
   }
   journals.sort((a, b) => a - b);
   const base = snapshots.length === 0 ? 0 : Math.max(...snapshots);
-  const values = base === 0 && snapshots.length === 0 ? new Map<string, string>() : await readSnapshot(join(dir, snapshotName(base)), base);
+  const snapshot = snapshots.length === 0 ? { values: new Map<string, string>(), bytes: 0 } : await readSnapshot(join(dir, snapshotName(base)), base);
+  const values = snapshot.values;
   const replay = journals.filter((g) => g >= base);
   if (snapshots.length === 0 && replay.length > 0 && replay[0] !== 0) {
     throw new CorruptionError(`state directory ${dir} starts at journal generation ${replay[0]} but has no snapshot; files were removed by hand. Restore the data_dir from a backup.`, { dir });
@@ -277,7 +284,7 @@ async function recover(dir: string, logger: Logger): Promise<{ values: Map<strin
   journal ??= await JournalWriter.create(join(dir, journalName(generation)), generation);
   // Leftovers of a compaction that crashed before its cleanup.
   if (snapshots.length > 0) await removeOlderThan(dir, base);
-  return { values, journal, generation };
+  return { values, journal, generation, snapshotBytes: snapshot.bytes };
 }
 
 async function removeOlderThan(dir: string, generation: number): Promise<void> {

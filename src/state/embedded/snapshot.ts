@@ -15,12 +15,13 @@ const CHUNK_ENTRIES = 2000;
 
 /**
  * Writes a snapshot atomically. `entries` yields keys in order with their values as JSON text.
+ * Resolves to the snapshot's size in bytes.
  */
-export async function writeSnapshot(path: string, generation: number, entries: Iterable<readonly [string, string]>): Promise<void> {
+export async function writeSnapshot(path: string, generation: number, entries: Iterable<readonly [string, string]>): Promise<number> {
   const tmp = `${path}.tmp`;
   const fh = await open(tmp, 'w');
+  let pos = 0;
   try {
-    let pos = 0;
     const put = async (frame: Buffer): Promise<void> => {
       let done = 0;
       while (done < frame.length) done += (await fh.write(frame, done, frame.length - done, pos + done)).bytesWritten;
@@ -46,10 +47,11 @@ export async function writeSnapshot(path: string, generation: number, entries: I
   crashPoint('state.snapshot.before-rename');
   await rename(tmp, path);
   await fsyncDir(dirname(path));
+  return pos;
 }
 
-/** Reads a whole snapshot into key → JSON text; any damage is a CorruptionError. */
-export async function readSnapshot(path: string, generation: number): Promise<Map<string, string>> {
+/** Reads a whole snapshot into key → JSON text (and its size); any damage is a CorruptionError. */
+export async function readSnapshot(path: string, generation: number): Promise<{ values: Map<string, string>; bytes: number }> {
   const buf = await readFile(path);
   const scan = scanFrames(buf);
   const fail = (what: string): never => {
@@ -71,5 +73,5 @@ export async function readSnapshot(path: string, generation: number): Promise<Ma
     }
   }
   if (out.size !== (end as { count: unknown }).count) fail(`holds ${out.size} keys but its end frame says ${String((end as { count: unknown }).count)}`);
-  return out;
+  return { values: out, bytes: buf.length };
 }

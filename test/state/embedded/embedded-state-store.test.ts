@@ -143,3 +143,19 @@ test('after close, commits are refused with a clear error', () =>
     assert.equal(await t.get('queued'), 1);
     await t.close();
   }));
+
+test('a large state is not rewritten for every small journal: compaction waits until the journal outgrows the snapshot', () =>
+  withDir(async (dataDir) => {
+    const s = await EmbeddedStateStore.open({ dataDir, compactAfterBytes: 1024 });
+    await s.commit(Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: `big/${i}`, value: 'v'.repeat(40) })));
+    const first = s.stats().compactions;
+    assert.equal(first, 1, 'the 100 KB transaction itself triggers one compaction');
+    // ~60 bytes per commit: 200 commits = ~12 KB of journal, far below the ~100 KB snapshot.
+    for (let i = 0; i < 200; i++) await s.commit([{ type: 'put', key: 'counter', value: i }]);
+    assert.equal(s.stats().compactions, first);
+    await s.close();
+    const t = await EmbeddedStateStore.open({ dataDir, compactAfterBytes: 1024 });
+    assert.equal((await t.list('big/')).length, 2000);
+    assert.equal(await t.get('counter'), 199);
+    await t.close();
+  }));
