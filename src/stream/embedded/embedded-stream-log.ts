@@ -45,6 +45,11 @@ export interface EmbeddedStreamLogOptions {
   readonly readOnly?: boolean;
 }
 
+/** {@link StreamLogStats} plus bytes read from segment files. */
+export interface EmbeddedStreamLogStats extends StreamLogStats {
+  readonly bytesRead: number;
+}
+
 /** A record the log refuses (too large, bad key). Nothing of the batch was appended. */
 export class InvalidRecordError extends HydrantError {
   constructor(stream: string, index: number, reason: string) {
@@ -72,7 +77,7 @@ export class EmbeddedStreamLog implements StreamLog {
   readonly #maxRecordBytes: number;
   readonly #options: EmbeddedStreamLogOptions;
   readonly #streams = new Map<string, Promise<StreamHandle>>();
-  readonly #stats = { appends: 0, recordsAppended: 0, fsyncs: 0 };
+  readonly #stats = { appends: 0, recordsAppended: 0, fsyncs: 0, bytesRead: 0 };
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -90,6 +95,9 @@ export class EmbeddedStreamLog implements StreamLog {
         this.#stats.fsyncs++;
       },
       readOnly: options.readOnly === true,
+      countRead: (bytes) => {
+        this.#stats.bytesRead += bytes;
+      },
     };
     const every = options.readOnly === true ? 0 : (options.retentionIntervalMs ?? 60_000);
     if (every > 0) {
@@ -238,7 +246,7 @@ export class EmbeddedStreamLog implements StreamLog {
     };
   }
 
-  stats(): StreamLogStats {
+  stats(): EmbeddedStreamLogStats {
     return { ...this.#stats };
   }
 

@@ -27,6 +27,8 @@ export interface Collector {
   readonly maxBytes: number;
   /** Set when damage was reached after some records: return those first, fail on the next read. */
   stopped: boolean;
+  /** Bytes read from disk for this read (shows that seeks use the index, not a scan). */
+  diskBytes: number;
 }
 
 /** True when the collector may take no more records. */
@@ -110,11 +112,13 @@ export class Segment {
         const want = Math.min(limit - off, Math.max(65536, Math.min(16 << 20, (c.maxRecords - c.records.length) * avgFrame * 1.1 + 4096, c.maxBytes + 65536)));
         let buf = Buffer.allocUnsafe(want);
         let n = await readFull(fd, buf, off);
+        c.diskBytes += n;
         if (n < FRAME_HEADER_BYTES) this.#throwCorrupt(off, 'segment ends before its acknowledged data');
         const firstLen = FRAME_HEADER_BYTES + buf.readUInt32LE(0);
         if (firstLen > n && off + firstLen <= limit) {
           buf = Buffer.allocUnsafe(firstLen); // one frame bigger than the chunk
           n = await readFull(fd, buf, off);
+          c.diskBytes += n;
         }
         let o = 0;
         while (o < n && !collectorFull(c)) {

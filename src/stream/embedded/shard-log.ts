@@ -17,6 +17,8 @@ export interface ShardOptions {
   readonly indexIntervalBytes: number;
   readonly logger: Logger;
   readonly countFsync: () => void;
+  /** Counts bytes read from segment files. */
+  readonly countRead: (bytes: number) => void;
   /** Open without changing any file (no recovery truncation, no new segments, no appends). */
   readonly readOnly: boolean;
 }
@@ -137,12 +139,16 @@ export class ShardLog {
       : from.type === 'AT_SEQUENCE_NUMBER' ? { seq: parseSequence(from.sequence) }
       : from.type === 'AFTER_SEQUENCE_NUMBER' ? { seq: parseSequence(from.sequence) + 1 }
       : { time: from.timestamp };
-    const c: Collector = { shardId: this.shardId, records: [], bytes: 0, maxRecords: Math.max(1, limits.maxRecords ?? 10_000), maxBytes: Math.max(1, limits.maxBytes ?? 8 << 20), stopped: false };
+    const c: Collector = { shardId: this.shardId, records: [], bytes: 0, maxRecords: Math.max(1, limits.maxRecords ?? 10_000), maxBytes: Math.max(1, limits.maxBytes ?? 8 << 20), stopped: false, diskBytes: 0 };
     const segments = [...this.#segments];
-    for (let i = this.#firstSegmentFor(segments, seek); i < segments.length && !collectorFull(c); i++) {
-      const s = segments[i] as Segment;
-      if ('seq' in seek && s.lastSequence < seek.seq && s.corrupt.length === 0) continue;
-      await s.collect(seek, c);
+    try {
+      for (let i = this.#firstSegmentFor(segments, seek); i < segments.length && !collectorFull(c); i++) {
+        const s = segments[i] as Segment;
+        if ('seq' in seek && s.lastSequence < seek.seq && s.corrupt.length === 0) continue;
+        await s.collect(seek, c);
+      }
+    } finally {
+      this.#options.countRead(c.diskBytes);
     }
     const last = c.records.at(-1);
     if (last === undefined) return { records: [], next: this.#closed ? null : from, millisBehindLatest: 0 };

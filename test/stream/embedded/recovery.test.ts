@@ -138,3 +138,31 @@ test('invalid records are refused with nothing of the batch appended', () => wit
   assert.equal((await readAll(log, 'v', d.shards[0]!.shardId)).length, 0);
   await log.close();
 }));
+
+test('AT_TIMESTAMP and AT_SEQUENCE_NUMBER seek through the sparse index, not a scan', () => withDir(async (dataDir) => {
+  const log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, segmentBytes: 1 << 20, indexIntervalBytes: 4096 }); // one segment: only the index can avoid a scan
+  const d = await log.ensureStream('t', { shards: 1 });
+  const shard = d.shards[0]!.shardId;
+  let lastMs = 0;
+  for (let b = 0; b < 200; b++) {
+    while (Date.now() === lastMs) await new Promise((r) => setTimeout(r, 1)); // one arrival ms per batch
+    lastMs = Date.now();
+    await log.append('t', Array.from({ length: 20 }, (_, i) => ({ partitionKey: 'k', data: Buffer.alloc(200, (b * 20 + i) % 251) })));
+  }
+  const all = await readAll(log, 't', shard, { type: 'TRIM_HORIZON' }, 100_000);
+  assert.equal(all.length, 4000);
+  const total = (await log.shardInfo('t', shard)).bytes;
+  for (const i of [1234, 2999, 3990]) {
+    const before = log.stats().bytesRead;
+    const r = await log.read('t', shard, { type: 'AT_TIMESTAMP', timestamp: all[i]!.arrivalTime }, { maxRecords: 5 });
+    assert.equal(r.records[0]!.arrivalTime, all[i]!.arrivalTime);
+    assert.ok(r.records[0]!.sequence <= all[i]!.sequence);
+    const used = log.stats().bytesRead - before;
+    assert.ok(used <= 4096 + 65536 + 8192, `AT_TIMESTAMP read ${used} of ${total} bytes`);
+    const before2 = log.stats().bytesRead;
+    const s = await log.read('t', shard, { type: 'AT_SEQUENCE_NUMBER', sequence: all[i]!.sequence }, { maxRecords: 5 });
+    assert.equal(s.records[0]!.sequence, all[i]!.sequence);
+    assert.ok(log.stats().bytesRead - before2 <= 4096 + 65536 + 8192);
+  }
+  await log.close();
+}));
