@@ -148,6 +148,8 @@ test('a large state is not rewritten for every small journal: compaction waits u
   withDir(async (dataDir) => {
     const s = await EmbeddedStateStore.open({ dataDir, compactAfterBytes: 1024 });
     await s.commit(Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: `big/${i}`, value: 'v'.repeat(40) })));
+    // Compaction runs right after a commit resolves; the next commit waits for it.
+    await s.commit([{ type: 'put', key: 'counter', value: -1 }]);
     const first = s.stats().compactions;
     assert.equal(first, 1, 'the 100 KB transaction itself triggers one compaction');
     // ~60 bytes per commit: 200 commits = ~12 KB of journal, far below the ~100 KB snapshot.
