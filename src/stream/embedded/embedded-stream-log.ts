@@ -67,7 +67,8 @@ interface StreamHandle {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeMs: 24 * 3600_000, maxBytes: undefined, unread: 'delete', holdCapBytes: undefined };
+/** 24 h, no size limit, `delete`; with `hold`, a shard may grow to 16 GiB before unread data goes. */
+export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeMs: 24 * 3600_000, maxBytes: undefined, unread: 'delete', holdCapBytes: 16 * 2 ** 30 };
 
 export class EmbeddedStreamLog implements StreamLog {
   readonly #root: string;

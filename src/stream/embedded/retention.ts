@@ -25,6 +25,14 @@ export interface RetentionPolicy {
   readonly holdCapBytes: number | undefined;
 }
 
+/**
+ * A stream's retention from its pipeline-file settings (`retention_age` in ms,
+ * `retention_bytes` per shard, `retention_policy`); the hold cap keeps its default.
+ */
+export function retentionFromStreamConfig(c: { readonly retention_age: number; readonly retention_bytes?: number | undefined; readonly retention_policy: 'delete' | 'hold' }): Partial<RetentionPolicy> {
+  return { maxAgeMs: c.retention_age, maxBytes: c.retention_bytes, unread: c.retention_policy };
+}
+
 /** What one retention run did to a stream. */
 export interface RetentionReport {
   readonly stream: string;

@@ -98,3 +98,13 @@ test('`hold` gives way at holdCapBytes and says so', () => setup({ maxAgeMs: DAY
   assert.ok((await log.shardInfo('s', shard)).bytes <= 4000 + 2048);
   assert.ok(metrics.get('hydrant_stream_retention_unread_deleted_records_total', { stream: 's', shard, consumer: 'stuck' }) > 0);
 }));
+
+test('pipeline stream settings map onto the retention policy', async () => {
+  const { retentionFromStreamConfig } = await import('../../../src/stream/embedded/retention.ts');
+  assert.deepEqual(retentionFromStreamConfig({ retention_age: 3_600_000, retention_bytes: 1 << 30, retention_policy: 'hold' }), { maxAgeMs: 3_600_000, maxBytes: 1 << 30, unread: 'hold' });
+  const log = new EmbeddedStreamLog({ dataDir: tmpdir(), retentionIntervalMs: 0, streams: { a: retentionFromStreamConfig({ retention_age: 1000, retention_policy: 'delete' }) } });
+  assert.equal(log.retentionFor('a').maxAgeMs, 1000);
+  assert.equal(log.retentionFor('b').maxAgeMs, DAY);
+  assert.ok((log.retentionFor('b').holdCapBytes ?? 0) > 0, 'hold is always bounded by default');
+  await log.close();
+});
