@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { appendFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,4 +161,23 @@ test('a large state is not rewritten for every small journal: compaction waits u
     assert.equal((await t.list('big/')).length, 2000);
     assert.equal(await t.get('counter'), 199);
     await t.close();
+  }));
+
+test('another live process holding the data_dir is named in the error; once it is killed the lock is taken over', () =>
+  withDir(async (dataDir) => {
+    const writer = fileURLToPath(new URL('../fixtures/crash-writer.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, dataDir, '0', String(1 << 20)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('READY') && resolve());
+        child.on('exit', (code) => reject(new Error(`writer exited early with ${code}`)));
+      });
+      await assert.rejects(EmbeddedStateStore.open({ dataDir }), (err: unknown) => err instanceof StateLockedError && err.message.includes(`live process ${child.pid}`));
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('close', resolve));
+    }
+    const s = await EmbeddedStateStore.open({ dataDir });
+    assert.ok((await s.list('tx/')).length % 3 === 0);
+    await s.close();
   }));
