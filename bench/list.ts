@@ -3,9 +3,11 @@ import type { Benchmark } from './harness.ts';
 import { bench as stateCommit } from './state-commit.ts';
 import { bench as log } from './log.ts';
 import { bench as transforms } from './transforms.ts';
+import { bench as merge } from './merge.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
   log,
   transforms,
+  merge,
 ];

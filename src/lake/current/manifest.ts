@@ -9,7 +9,8 @@
  * - `current/<table>/retired/<N>`          files version N replaced, deleted after the grace period
  *
  * Objects live under `databases/<source>/<schema>/<table>/current/` in the lake, one file per
- * hash bucket of the primary key: `data/bucket=<BBBB>/v<N>-<attempt>.parquet`. See
+ * hash bucket of the primary key: `data/b<BBBB>/v<N>-<attempt>.parquet` (not `bucket=` hive style, so
+ * engines do not add a `bucket` column that could clash with a real one). See
  * docs/current-state.md for the full format.
  */
 import type { StateStore, StateValue } from '../../state/state-store.ts';
@@ -87,7 +88,7 @@ export function currentPrefix(t: TableRef): string {
 
 /** Object key of a bucket file written for `version` by one merge attempt. */
 export function dataFileKey(t: TableRef, bucket: number, version: number, attempt: string): string {
-  return `${currentPrefix(t)}data/bucket=${String(bucket).padStart(4, '0')}/v${pad(version)}-${attempt}.parquet`;
+  return `${currentPrefix(t)}data/b${String(bucket).padStart(4, '0')}/v${pad(version)}-${attempt}.parquet`;
 }
 
 /** Version number encoded in a data file key, or undefined when the key is not one. */
