@@ -103,9 +103,20 @@ function pseudonymize(key: Buffer, length: number, prefix: string): ValueAction 
       const m = ints.map(v);
       if (m !== undefined) return m;
     }
-    return prefix + createHmac('sha256', key).update('hydrant-pseudonym\u0000').update(canonicalText(v)).digest('hex').slice(0, length);
+    // An integral numeric key stays an integral numeric (same permutation as the integers, so
+    // it still joins an int8 column holding the same value).
+    if (v instanceof Decimal && /^-?\d+$/.test(v.text)) {
+      const m = ints.map(BigInt(v.text));
+      if (m !== undefined) return new Decimal(m.toString());
+    }
+    const digest = createHmac('sha256', key).update('hydrant-pseudonym\u0000').update(canonicalText(v)).digest('hex');
+    // A UUID stays a well-formed UUID (uuid columns keep their type), version 4 layout.
+    if (typeof v === 'string' && UUID_RE.test(v)) return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-${'89ab'[parseInt(digest[16] as string, 16) % 4]}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+    return prefix + digest.slice(0, length);
   };
 }
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const DIGITS = '0123456789';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';

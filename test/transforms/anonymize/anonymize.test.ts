@@ -96,6 +96,13 @@ test('pseudonymize keeps int32 values in int32, safe integers safe, and never co
   assert.match(String(v3), /^[0-9a-f]{32}$/, 'beyond int64 becomes a text token');
 });
 
+test('pseudonymize keeps UUIDs UUIDs and integral decimals integral, consistent with integers', async () => {
+  const r = await after([{ columns: ['ext', 'num', 'plain'], action: 'pseudonymize', prefix: 'x_' }], { ext: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', num: new Decimal('42'), plain: 42n });
+  assert.match(String(r['ext']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.ok(r['num'] instanceof Decimal);
+  assert.equal((r['num'] as Decimal).text, String(r['plain']));
+});
+
 test('tokenize keeps the format: digits stay digits, letters letters, length and separators kept', async () => {
   const rules = [{ columns: ['phone', 'card', 'code', 'zip'], action: 'tokenize' }, { columns: ['last4'], action: 'tokenize', keep_last: 4 }];
   const r = await after(rules, { phone: '+1 (555) 123-4567', card: 4111111111111111n, code: 'Ab-12', zip: 90210, last4: '4111-1111-1111-1234' });
