@@ -15,7 +15,7 @@
  * entry (24 bytes):  f64 sequence | f64 arrival | f64 file offset   (sparse: one per ~64 KiB)
  * ```
  */
-import { crc32 } from './crc32.ts';
+import { crc32, crc32Range } from './crc32.ts';
 
 export const SEGMENT_MAGIC = 0x47535948; // "HYSG" read as u32 LE
 export const SEGMENT_VERSION = 1;
@@ -72,7 +72,7 @@ export function writeFrame(b: Buffer, o: number, sequence: number, arrival: numb
   if (keyBytes > 0) b.write(key, bodyStart + BODY_FIXED_BYTES, keyBytes, 'utf8');
   b.set(data, bodyStart + BODY_FIXED_BYTES + keyBytes);
   b.writeUInt32LE(bodyLen, o);
-  b.writeUInt32LE(crc32(b.subarray(bodyStart, bodyStart + bodyLen)), o + 4);
+  b.writeUInt32LE(crc32Range(b, bodyStart, bodyStart + bodyLen), o + 4);
   return bodyStart + bodyLen;
 }
 
@@ -89,10 +89,10 @@ export function checkFrame(b: Buffer, o: number, limit: number = b.length): Fram
   if (bodyLen < BODY_FIXED_BYTES) return { kind: 'bad', reason: `frame body length ${bodyLen} is below the minimum ${BODY_FIXED_BYTES}` };
   const end = o + FRAME_HEADER_BYTES + bodyLen;
   if (end > limit) return { kind: 'short' };
-  const body = b.subarray(o + FRAME_HEADER_BYTES, end);
-  if (crc32(body) !== b.readUInt32LE(o + 4)) return { kind: 'bad', reason: 'record checksum mismatch' };
-  if (BODY_FIXED_BYTES + body.readUInt16LE(16) > bodyLen) return { kind: 'bad', reason: 'key length exceeds the frame' };
-  return { kind: 'ok', end, sequence: readU64(body, 0), arrival: body.readDoubleLE(8) };
+  const body = o + FRAME_HEADER_BYTES;
+  if (crc32Range(b, body, end) !== b.readUInt32LE(o + 4)) return { kind: 'bad', reason: 'record checksum mismatch' };
+  if (BODY_FIXED_BYTES + b.readUInt16LE(body + 16) > bodyLen) return { kind: 'bad', reason: 'key length exceeds the frame' };
+  return { kind: 'ok', end, sequence: readU64(b, body), arrival: b.readDoubleLE(body + 8) };
 }
 
 /** Reads a u64 that the log keeps below 2^53. */
