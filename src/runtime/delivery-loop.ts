@@ -90,11 +90,12 @@ export class ShardLoop {
   }
 
   /**
-   * Runs until `signal` aborts, the shard is closed and fully read, or `finishWhenIdle()` was
+   * Runs until `signal` aborts, the shard is closed and fully read (`ended`: its children may
+   * be read now), or `finishWhenIdle()` was
    * true before a read that found nothing (then every record that will ever arrive was read).
    * `wake` aborts to cut short a wait for new records (e.g. when `finishWhenIdle` turns true).
    */
-  async run(signal: AbortSignal, finishWhenIdle: () => boolean, wake?: AbortSignal): Promise<void> {
+  async run(signal: AbortSignal, finishWhenIdle: () => boolean, wake?: AbortSignal): Promise<'ended' | 'idle' | 'aborted'> {
     const waitSignal = wake === undefined ? signal : AbortSignal.any([signal, wake]);
     const d = this.#d;
     const cp = await d.state.get(consumerCheckpointKey(d.stream, d.delivery, d.shardId));
@@ -107,7 +108,8 @@ export class ShardLoop {
       const res = await withBackoff(`delivery ${d.delivery}: read ${d.stream}/${d.shardId}`, d.logger, signal, () => d.log.read(d.stream, d.shardId, from, d.limits));
       if (res.records.length === 0) {
         this.#atEnd = true;
-        if (res.next === null || final) return;
+        if (res.next === null) return 'ended';
+        if (final) return 'idle';
         from = res.next;
         await d.log.waitForRecords(d.stream, d.shardId, this.#lastRead, 1000, waitSignal);
         continue;
@@ -115,9 +117,10 @@ export class ShardLoop {
       this.#atEnd = false;
       await this.#deliver(res.records, signal);
       this.#lastRead = (res.records[res.records.length - 1] as StreamRecord).sequence;
-      if (res.next === null) return;
+      if (res.next === null) return 'ended';
       from = res.next;
     }
+    return 'aborted';
   }
 
   async #deliver(records: readonly StreamRecord[], signal: AbortSignal): Promise<void> {

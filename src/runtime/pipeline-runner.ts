@@ -33,6 +33,7 @@ import { buildComponents, type BuiltPipeline } from './build.ts';
 import { RunnerCommitter, ShardLoop } from './delivery-loop.ts';
 import { ErrorSink } from './error-sink.ts';
 import type { RuntimeSpec } from './runtime-spec.ts';
+import { runShardScheduler } from './shard-scheduler.ts';
 import { SourceLoop } from './source-loop.ts';
 import type { NamedTransform } from './transform-chain.ts';
 
@@ -178,14 +179,17 @@ export class PipelineRunner {
         const target = this.#built.deliveries.get(name) as Delivery;
         const committer = new RunnerCommitter(this.state, d.stream, name, this.metrics);
         await target.start(committer);
-        const desc = await this.log.describeStream(d.stream);
         const transforms = this.#edge(d.transforms);
-        const loops = desc.shards.map((sh) => new ShardLoop({ delivery: name, stream: d.stream, shardId: sh.shardId, target, committer, transforms, state: this.state, log: this.log, errors, logger: this.logger.child({ component: name }), metrics: this.metrics, limits }));
-        // Once the sources are done (caught up, or stopped), nothing new arrives: each loop reads
-        // its shard to the end and finishes, so a graceful stop delivers everything appended.
-        const runs = loops.map((l) => l.run(this.#deliveryAbort.signal, () => this.#sourcesDone, this.#sourcesDoneSignal.signal));
-        shardRuns.push(...runs);
-        deliveryRuns.push(Promise.all(runs).then(async () => {
+        const logger = this.logger.child({ component: name });
+        const shards = runShardScheduler({
+          log: this.log, state: this.state, stream: d.stream, consumer: name,
+          // Once the sources are done (caught up, or stopped), nothing new arrives: each loop
+          // reads its shard to the end and finishes, so a graceful stop delivers everything appended.
+          runShard: (shardId) => new ShardLoop({ delivery: name, stream: d.stream, shardId, target, committer, transforms, state: this.state, log: this.log, errors, logger, metrics: this.metrics, limits })
+            .run(this.#deliveryAbort.signal, () => this.#sourcesDone, this.#sourcesDoneSignal.signal),
+        });
+        shardRuns.push(shards);
+        deliveryRuns.push(shards.then(async () => {
           // Flush each delivery as soon as its loops are done, unless the run failed.
           if (this.#failure === undefined) await target.flush();
         }).catch((err: unknown) => this.#fail(err)));
