@@ -8,8 +8,9 @@
  * - On open the newest snapshot is loaded and the journals after it are replayed into an
  *   in-memory sorted map. A torn tail of the newest journal is cut with a warning.
  * - When the journal grows past `compactAfterBytes` (and past the last snapshot's size, so a
- *   large state is not rewritten for every few MiB of changes), the writer loop writes a snapshot of the
- *   whole map (temp, fsync, rename, fsync dir), starts a new journal and deletes the old files.
+ *   large state is not rewritten for every few MiB of changes), the writer loop starts a new
+ *   journal and a snapshot of the state as of that moment is written in the background (temp,
+ *   fsync, rename, fsync dir); then the files it covers are deleted. Commits do not wait for it.
  * - One process per data_dir, enforced by a lock file.
  *
  * If a write or fsync fails, the store refuses further writes: after a failed fsync the
@@ -76,6 +77,8 @@ export class EmbeddedStateStore implements StateStore {
   #drained: Promise<void> = Promise.resolve();
   #failed: unknown;
   #closed = false;
+  /** The background snapshot, while one is being written. */
+  #compacting: Promise<void> | undefined;
   #stats = { commits: 0, fsyncs: 0, compactions: 0 };
 
   private constructor(dir: string, values: Map<string, string>, lock: LockFile, journal: JournalWriter, generation: number, snapshotBytes: number, options: EmbeddedStateStoreOptions) {
@@ -139,11 +142,19 @@ export class EmbeddedStateStore implements StateStore {
     return { ...this.#stats };
   }
 
-  /** Waits for queued commits, then closes the journal and releases the lock. */
+  /** Resolves once no commit is queued and no snapshot is being written (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.#writing || this.#compacting !== undefined) {
+      await this.#drained;
+      await this.#compacting;
+    }
+  }
+
+  /** Waits for queued commits and a running snapshot, then closes the journal and releases the lock. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#writing) await this.#drained;
+    await this.idle();
     await this.#journal.close();
     await this.#lock.release();
   }
@@ -216,34 +227,48 @@ export class EmbeddedStateStore implements StateStore {
       }
     }
     for (const p of accepted) p.resolve();
-    if (this.#journal.size >= Math.max(this.#compactAfterBytes, this.#snapshotBytes) && this.#failed === undefined) {
+    if (this.#compacting === undefined && this.#failed === undefined && this.#journal.size >= Math.max(this.#compactAfterBytes, this.#snapshotBytes)) {
       try {
-        await this.#compact();
+        await this.#rotate();
       } catch (err) {
-        // The journal is intact; the state is still durable. Stop writing to stay simple and safe.
+        // Could not start a new journal: the old one is intact, but stop writing to stay safe.
         this.#failed = err;
-        this.#logger.error('state compaction failed; the store refuses further writes until restarted', { dir: this.dir, error: err });
+        this.#logger.error('state journal rotation failed; the store refuses further writes until restarted', { dir: this.dir, error: err });
       }
     }
   }
 
-  async #compact(): Promise<void> {
+  /**
+   * Starts generation N+1: new commits go to a fresh journal at once, while a snapshot of the
+   * state as of the end of journal N is written in the background. Until that snapshot is in
+   * place, recovery still has snapshot N (or nothing) plus journals N and N+1.
+   */
+  async #rotate(): Promise<void> {
     const next = this.#generation + 1;
-    const values = this.#values;
-    const keys = this.#keys.all();
-    this.#snapshotBytes = await writeSnapshot(join(this.dir, snapshotName(next)), next, (function* () {
-      for (const k of keys) yield [k, values.get(k) as string] as const;
-    })());
-    crashPoint('state.compaction.after-snapshot');
+    // A consistent copy: nothing changes while the writer loop is here (strings are shared, not copied).
+    const entries = this.#keys.all().map((k) => [k, this.#values.get(k) as string] as const);
     const journal = await JournalWriter.create(join(this.dir, journalName(next)), next);
+    crashPoint('state.compaction.after-rotate');
     const old = this.#journal;
     this.#journal = journal;
     this.#generation = next;
     await old.close();
-    crashPoint('state.compaction.before-cleanup');
-    await removeOlderThan(this.dir, next);
-    this.#stats.compactions++;
-    this.#logger.debug('state store compacted', { generation: next, keys: keys.length });
+    this.#compacting = this.#snapshot(next, entries).finally(() => {
+      this.#compacting = undefined;
+    });
+  }
+
+  async #snapshot(generation: number, entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    try {
+      this.#snapshotBytes = await writeSnapshot(join(this.dir, snapshotName(generation)), generation, entries);
+      crashPoint('state.compaction.after-snapshot');
+      await removeOlderThan(this.dir, generation);
+      this.#stats.compactions++;
+      this.#logger.debug('state store compacted', { generation, keys: entries.length });
+    } catch (err) {
+      // Journals are only deleted after a snapshot covers them, so nothing is at risk: retry at the next rotation.
+      this.#logger.error('state snapshot failed; the journals are intact and the next rotation retries', { dir: this.dir, generation, error: err });
+    }
   }
 }
 

@@ -106,7 +106,7 @@ test('embedded state store: kill -9 at every named crash point loses no acknowle
   const seed = Number(process.env['HYDRANT_TEST_SEED'] ?? Date.now() % 1_000_000);
   console.log(`crash point test seed ${seed} (rerun with HYDRANT_TEST_SEED=${seed})`);
   const rand = prng(seed);
-  const points = ['state.after-write-before-fsync', 'state.after-fsync-before-ack', 'state.snapshot.before-rename', 'state.compaction.after-snapshot', 'state.compaction.before-cleanup'];
+  const points = ['state.after-write-before-fsync', 'state.after-fsync-before-ack', 'state.compaction.after-rotate', 'state.snapshot.before-rename', 'state.compaction.after-snapshot'];
   const dataDir = await mkdtemp(join(tmpdir(), 'hydrant-state-crash-'));
   try {
     let next = 0;

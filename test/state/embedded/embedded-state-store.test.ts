@@ -149,12 +149,12 @@ test('a large state is not rewritten for every small journal: compaction waits u
   withDir(async (dataDir) => {
     const s = await EmbeddedStateStore.open({ dataDir, compactAfterBytes: 1024 });
     await s.commit(Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: `big/${i}`, value: 'v'.repeat(40) })));
-    // Compaction runs right after a commit resolves; the next commit waits for it.
-    await s.commit([{ type: 'put', key: 'counter', value: -1 }]);
+    await s.idle();
     const first = s.stats().compactions;
     assert.equal(first, 1, 'the 100 KB transaction itself triggers one compaction');
     // ~60 bytes per commit: 200 commits = ~12 KB of journal, far below the ~100 KB snapshot.
     for (let i = 0; i < 200; i++) await s.commit([{ type: 'put', key: 'counter', value: i }]);
+    await s.idle();
     assert.equal(s.stats().compactions, first);
     await s.close();
     const t = await EmbeddedStateStore.open({ dataDir, compactAfterBytes: 1024 });
