@@ -122,3 +122,22 @@ test('endedShards, lag in records and IteratorAge, and lag metrics', () => withL
   assert.deepEqual(readableShards(d, ended), d.shards.filter((s) => !s.closed).map((s) => s.shardId));
   assert.deepEqual([...(await endedShards(log, 's', d, new Map()))], [], 'a consumer that read nothing has not ended the parent');
 }));
+
+test('the embedded log publishes lag metrics for every named consumer', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'hydrant-consumers-'));
+  const state = new MemoryStateStore();
+  const metrics = new Metrics();
+  const log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, state, metrics });
+  try {
+    await log.ensureStream('m', { shards: 1 });
+    const r = await log.append('m', Array.from({ length: 8 }, () => ({ partitionKey: 'k', data: Buffer.from('x') })));
+    await new ConsumerCheckpoints(state, 'm', 'lake').commit(r[0]!.shardId, r[2]!.sequence);
+    await log.publishLag(Date.now() + 1000);
+    const labels = { stream: 'm', consumer: 'lake', shard: r[0]!.shardId };
+    assert.equal(metrics.get('hydrant_stream_consumer_lag_records', labels), 5);
+    assert.ok(metrics.get('hydrant_stream_consumer_lag_ms', labels) >= 1000);
+  } finally {
+    await log.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

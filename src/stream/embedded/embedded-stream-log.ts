@@ -10,6 +10,8 @@ import { HydrantError, NotFoundError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import { Metrics } from '../../core/metrics.ts';
 import type { StateStore } from '../../state/state-store.ts';
+import { listStreamCheckpoints } from '../consumer-checkpoints.ts';
+import { consumerLag, recordLagMetrics } from '../consumer-lag.ts';
 import { evenRanges, HashKeyRouter } from '../hash-key.ts';
 import { planMerge, planReshard, planSplit, type ReshardPlan } from '../reshard-plan.ts';
 import { formatSequence, parseSequence } from '../sequence.ts';
@@ -36,7 +38,10 @@ export interface EmbeddedStreamLogOptions {
   readonly retention?: Partial<RetentionPolicy>;
   /** Per-stream retention overrides. */
   readonly streams?: Readonly<Record<string, Partial<RetentionPolicy>>>;
-  /** Run retention every this many ms (default 60 s; 0 = only when `enforceRetention` is called). */
+  /**
+   * Run retention and publish consumer lag metrics every this many ms (default 60 s; 0 = only
+   * when `enforceRetention` / `publishLag` are called).
+   */
   readonly retentionIntervalMs?: number;
   /**
    * Only read: recovery changes no file, appends and layout changes are refused. For tools
@@ -103,7 +108,9 @@ export class EmbeddedStreamLog implements StreamLog {
     const every = options.readOnly === true ? 0 : (options.retentionIntervalMs ?? 60_000);
     if (every > 0) {
       this.#timer = setInterval(() => {
-        this.enforceRetention().catch((err: unknown) => this.#logger.error('stream log: retention run failed', { err }));
+        this.enforceRetention()
+          .then(() => this.publishLag())
+          .catch((err: unknown) => this.#logger.error('stream log: retention or lag run failed', { err }));
       }, every);
       this.#timer.unref();
     }
@@ -151,7 +158,12 @@ export class EmbeddedStreamLog implements StreamLog {
     this.#check();
     this.#validName(name);
     const existing = this.#streams.get(name) ?? (await stat(join(this.#root, name, 'stream.json')).then(() => this.#stream(name), () => undefined));
-    if (existing !== undefined) return describeMeta((await existing).meta);
+    if (existing !== undefined) {
+      const d = describeMeta((await existing).meta);
+      const open = d.shards.filter((s) => !s.closed).length;
+      if (open !== options.shards) this.#logger.warn('stream log: stream exists with a different shard count; it keeps its layout. Change it with reshard (split/merge).', { stream: name, openShards: open, requested: options.shards });
+      return d;
+    }
     this.#writable(`create stream ${name}`);
     const dir = join(this.#root, name);
     const now = Date.now();
@@ -310,6 +322,18 @@ export class EmbeddedStreamLog implements StreamLog {
       out.push(await enforceRetention({ stream: name, shards: [...h.shards.values()], policy: this.retentionFor(name), state: this.#options.state, logger: this.#logger, metrics: this.#metrics, now }));
     }
     return out;
+  }
+
+  /**
+   * Publishes `hydrant_stream_consumer_lag_records` / `..._lag_ms` for every named consumer
+   * (from the state store's checkpoints) of every stream. No-op without a state store.
+   */
+  async publishLag(now: number = Date.now()): Promise<void> {
+    const state = this.#options.state;
+    if (state === undefined) return;
+    for (const stream of await this.listStreams()) {
+      for (const consumer of (await listStreamCheckpoints(state, stream)).keys()) recordLagMetrics(this.#metrics, stream, consumer, await consumerLag(this, state, stream, consumer, now));
+    }
   }
 
   async close(): Promise<void> {
