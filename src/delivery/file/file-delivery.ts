@@ -104,6 +104,8 @@ export class FileDelivery implements Delivery {
   }
 
   write(shardId: string, records: readonly DeliveryRecord[]): Promise<void> {
+    // A timed write failed in the background: surface it instead of buffering more.
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return this.#enqueue(shardId, async (b) => {
       for (const r of records) {
         const seq = r.record.sequence;

@@ -89,10 +89,13 @@ export class GeneratorSource implements Source {
     if (w === undefined) throw new HydrantError('SOURCE_NOT_STARTED', `generator source "${this.#name}": next() before start(); the runner must start the source first.`);
     const remaining = this.#config.count === 0 ? Infinity : this.#config.count - w.produced;
     let n = Math.min(this.#config.batch_size, remaining);
+    let paced = false;
     if (this.#config.rate > 0 && n > 0) {
       const allowed = () => Math.floor(((Date.now() - this.#startedAt) / 1000) * this.#config.rate) - (w.produced - this.#startCount);
       while (allowed() <= 0 && !signal.aborted) await sleep(Math.max(1, Math.min(1000, Math.ceil(1000 / this.#config.rate))), signal);
-      n = Math.max(0, Math.min(n, allowed()));
+      const a = allowed();
+      paced = a <= n;
+      n = Math.max(0, Math.min(n, a));
     }
     if (n <= 0) {
       // Exhausted: report the first empty batch at once (so --until-caught-up ends promptly),
@@ -106,7 +109,8 @@ export class GeneratorSource implements Source {
     const batch: SourceBatch = {
       events,
       position: formatPosition(w.produced),
-      caughtUp: w.produced >= this.#config.count && this.#config.count > 0,
+      // Caught up: the workload is exhausted, or the rate allows nothing more right now.
+      caughtUp: (w.produced >= this.#config.count && this.#config.count > 0) || paced,
       ...(this.#schemasSent ? {} : { schemas: generatorSchemas(this.#name, this.#config.database, this.#config.schema) }),
     };
     this.#schemasSent = true;

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeEnvelope, encodeEnvelope, partitionKeyOf, type ChangeEvent } from '../../src/core/change-event.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
+import { FsObjectStore } from '../../src/lake/fs/fs-object-store.ts';
+import { ErrorSink } from '../../src/runtime/error-sink.ts';
+import { SourceLoop } from '../../src/runtime/source-loop.ts';
+import { Workload } from '../../src/sources/generator/workload.ts';
+import type { Source, SourceBatch } from '../../src/sources/source.ts';
+import { EmbeddedStateStore } from '../../src/state/embedded/embedded-state-store.ts';
+import { EmbeddedStreamLog } from '../../src/stream/embedded/embedded-stream-log.ts';
+import type { ShardIterator } from '../../src/stream/stream-log.ts';
+
+const SEED = 1234;
+console.log(`source loop test seed=${SEED}`);
+
+/** A source that, like a replication slot, re-sends from its last acknowledged point, whatever start() says. */
+class ReplayingSource implements Source {
+  readonly events: ChangeEvent[];
+  #i = 0;
+  started: string | null | undefined;
+  acked: string[] = [];
+  constructor(events: ChangeEvent[]) {
+    this.events = events;
+  }
+  async start(position: string | null): Promise<void> {
+    this.started = position;
+    this.#i = 0; // ignores the position on purpose: re-sends everything
+  }
+  async next(): Promise<SourceBatch> {
+    const events = this.events.slice(this.#i, this.#i + 50);
+    this.#i += events.length;
+    const last = events[events.length - 1] ?? this.events[this.events.length - 1]!;
+    return { events, position: last.source.position, caughtUp: this.#i >= this.events.length };
+  }
+  async ack(position: string): Promise<void> {
+    this.acked.push(position);
+  }
+  async close(): Promise<void> {}
+}
+
+test('recovery: records appended without a position commit are found; re-sent events at or below are dropped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hydrant-srcloop-'));
+  const log = new EmbeddedStreamLog({ dataDir: dir, logger: silentLogger, retentionIntervalMs: 0 });
+  const state = await EmbeddedStateStore.open({ dataDir: dir, logger: silentLogger });
+  try {
+    const w = new Workload(SEED, { source: 'shop', database: 'shop', schema: 'public', startMillis: 0 });
+    const events = Array.from({ length: 300 }, () => w.next());
+    await log.ensureStream('changes', { shards: 3 });
+    // A previous run committed position 100, then appended 101..170 and died before committing.
+    await log.append('changes', events.slice(0, 100).map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
+    await state.commit([{ type: 'put', key: 'sources/shop/position', value: events[99]!.source.position }]);
+    await log.append('changes', events.slice(100, 170).map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
+
+    const source = new ReplayingSource(events);
+    const metrics = new Metrics();
+    const loop = new SourceLoop({ name: 'shop', source, stream: 'changes', transforms: [], state, log, errors: new ErrorSink(new FsObjectStore(join(dir, 'lake')), silentLogger, metrics), logger: silentLogger, metrics, untilCaughtUp: true });
+    await loop.run(new AbortController().signal);
+
+    assert.equal(source.started, events[169]!.source.position, 'the source resumes after the highest position found in the stream');
+    assert.equal(source.acked[0], events[169]!.source.position);
+    assert.equal(await state.get('sources/shop/position'), events[299]!.source.position);
+    assert.equal(metrics.get('hydrant_source_duplicates_dropped_total', { source: 'shop' }), 170);
+    const seen: string[] = [];
+    for (const s of (await log.describeStream('changes')).shards) {
+      let from: ShardIterator = { type: 'TRIM_HORIZON' };
+      for (;;) {
+        const r = await log.read('changes', s.shardId, from, { maxRecords: 1000 });
+        for (const rec of r.records) seen.push(decodeEnvelope(rec.data).source.position);
+        if (r.records.length === 0 || r.next === null) break;
+        from = r.next;
+      }
+    }
+    assert.equal(seen.length, 300, 'no position appended twice');
+    assert.deepEqual(seen.sort(), events.map((e) => e.source.position));
+  } finally {
+    await state.close();
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
