@@ -16,19 +16,19 @@
  * If a write or fsync fails, the store refuses further writes: after a failed fsync the
  * kernel may have dropped the dirty pages, so only a reopen (replaying the file) is safe.
  */
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crashPoint } from '../../core/crash.ts';
-import { CorruptionError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StateConflictError, StateUnavailableError } from '../errors.ts';
 import type { StateCondition, StateOp, StateStore, StateValue } from '../state-store.ts';
 import { assertValidOps, stateValueEquals } from '../state-value.ts';
-import { fsyncDir, journalName, parseStateFileName, snapshotName } from './files.ts';
-import { JournalWriter, encodeTransaction, readJournal } from './journal.ts';
+import { fsyncDir, journalName, snapshotName } from './files.ts';
+import { JournalWriter, encodeTransaction } from './journal.ts';
 import { LockFile } from './lock-file.ts';
-import { readSnapshot, writeSnapshot } from './snapshot.ts';
+import { recover, removeOlderThan } from './recovery.ts';
+import { writeSnapshot } from './snapshot.ts';
 import { SortedKeys } from './sorted-keys.ts';
 
 /** Options of {@link EmbeddedStateStore.open}. */
@@ -270,56 +270,4 @@ export class EmbeddedStateStore implements StateStore {
       this.#logger.error('state snapshot failed; the journals are intact and the next rotation retries', { dir: this.dir, generation, error: err });
     }
   }
-}
-
-async function recover(dir: string, logger: Logger): Promise<{ values: Map<string, string>; journal: JournalWriter; generation: number; snapshotBytes: number }> {
-  const journals: number[] = [];
-  const snapshots: number[] = [];
-  for (const name of await readdir(dir)) {
-    const f = parseStateFileName(name);
-    if (f === undefined) continue;
-    if (f.kind === 'tmp') await unlink(join(dir, name));
-    else (f.kind === 'journal' ? journals : snapshots).push(f.gen);
-  }
-  journals.sort((a, b) => a - b);
-  const base = snapshots.length === 0 ? 0 : Math.max(...snapshots);
-  const snapshot = snapshots.length === 0 ? { values: new Map<string, string>(), bytes: 0 } : await readSnapshot(join(dir, snapshotName(base)), base);
-  const values = snapshot.values;
-  const replay = journals.filter((g) => g >= base);
-  if (snapshots.length === 0 && replay.length > 0 && replay[0] !== 0) {
-    throw new CorruptionError(`state directory ${dir} starts at journal generation ${replay[0]} but has no snapshot; files were removed by hand. Restore the data_dir from a backup.`, { dir });
-  }
-  for (let i = 1; i < replay.length; i++) {
-    if (replay[i] !== (replay[i - 1] as number) + 1) throw new CorruptionError(`state directory ${dir} is missing journal generation ${(replay[i - 1] as number) + 1}; restore the data_dir from a backup.`, { dir });
-  }
-  let journal: JournalWriter | undefined;
-  for (const [i, gen] of replay.entries()) {
-    const path = join(dir, journalName(gen));
-    const isLast = i === replay.length - 1;
-    const contents = await readJournal(path, gen, isLast, logger);
-    for (const tx of contents.transactions) {
-      for (const op of tx) {
-        if (op.type === 'put') values.set(op.key, JSON.stringify(op.value));
-        else values.delete(op.key);
-      }
-    }
-    if (isLast) journal = contents.hasHeader ? await JournalWriter.append(path, contents.size) : await JournalWriter.create(path, gen);
-  }
-  const generation = replay.length === 0 ? base : (replay[replay.length - 1] as number);
-  journal ??= await JournalWriter.create(join(dir, journalName(generation)), generation);
-  // Leftovers of a compaction that crashed before its cleanup.
-  if (snapshots.length > 0) await removeOlderThan(dir, base);
-  return { values, journal, generation, snapshotBytes: snapshot.bytes };
-}
-
-async function removeOlderThan(dir: string, generation: number): Promise<void> {
-  let removed = false;
-  for (const name of await readdir(dir)) {
-    const f = parseStateFileName(name);
-    if (f !== undefined && f.kind !== 'tmp' && f.gen < generation) {
-      await unlink(join(dir, name));
-      removed = true;
-    }
-  }
-  if (removed) await fsyncDir(dir);
 }
