@@ -5,6 +5,7 @@
  * runner sends them to `errors/<component>/processing-failed/` and goes on.
  */
 import type { Envelope } from '../core/change-event.ts';
+import type { TableSchema } from '../core/schema.ts';
 
 export interface TransformItem {
   /** Unique within the batch (the Firehose recordId). */
@@ -30,4 +31,12 @@ export interface TransformResult {
 export interface Transform {
   apply(items: readonly TransformItem[]): Promise<TransformResult>;
   close(): Promise<void>;
+  /**
+   * Optional: the schema of the rows this transform outputs for a table whose input schema is
+   * `schema` (renamed table or columns, dropped or added columns, changed types), or null when
+   * the transform drops the table. Transforms that reshape rows implement it so that schemas
+   * recorded for a source edge describe what is stored (see `mapSchemaThrough`). Absent means
+   * the schema is unchanged.
+   */
+  mapSchema?(schema: TableSchema): TableSchema | null;
 }

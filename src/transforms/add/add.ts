@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ChangeEvent, Envelope } from '../../core/change-event.ts';
 import type { ComponentDescriptor } from '../../core/component.ts';
+import type { ColumnSchema, ColumnType, TableSchema } from '../../core/schema.ts';
 import { Timestamp, type Row, type Value } from '../../core/values.ts';
 import { compileTablePatterns, type TableRef, tableRefOf } from '../common/patterns.ts';
 import { isPlainObject } from '../common/rows.ts';
@@ -65,6 +66,13 @@ function evaluate(expr: Expression, constant: Value, e: Envelope, arrivalTime: n
   }
 }
 
+function typeOf(expr: Expression, constant: Value): ColumnType {
+  if (expr === 'ingestion_time' || expr === 'commit_time') return { kind: 'timestamptz' };
+  if (expr !== 'constant') return { kind: 'string' };
+  // Numbers are doubles in Hydrant's value model.
+  return typeof constant === 'number' ? { kind: 'float64' } : typeof constant === 'boolean' ? { kind: 'boolean' } : { kind: 'string' };
+}
+
 /** Adds computed columns. */
 export class AddTransform implements Transform {
   readonly #columns: ReadonlyArray<{ tables: (t: TableRef) => boolean; name: string; value: Expression; constant: Value }>;
@@ -75,6 +83,19 @@ export class AddTransform implements Transform {
 
   async apply(items: readonly TransformItem[]): Promise<TransformResult> {
     return { items: items.map((it) => ({ ...it, envelope: this.#add(it.envelope, it.arrivalTime) })), failed: [] };
+  }
+
+  mapSchema(schema: TableSchema): TableSchema {
+    const cols = this.#columns.filter((c) => c.tables(schema));
+    if (cols.length === 0) return schema;
+    const out: ColumnSchema[] = [...schema.columns];
+    for (const c of cols) {
+      const col: ColumnSchema = { name: c.name, type: typeOf(c.value, c.constant), nullable: c.value === 'transaction_id' || c.value === 'commit_time' || (c.value === 'constant' && c.constant === null) };
+      const i = out.findIndex((x) => x.name === c.name);
+      if (i >= 0) out[i] = col;
+      else out.push(col);
+    }
+    return { ...schema, columns: out };
   }
 
   #add(e: Envelope, arrivalTime: number): Envelope {

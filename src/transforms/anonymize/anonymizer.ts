@@ -5,7 +5,7 @@
  */
 import type { Envelope } from '../../core/change-event.ts';
 import { HydrantError } from '../../core/errors.ts';
-import { latestSchema } from '../../core/schema.ts';
+import { latestSchema, type ColumnSchema, type TableSchema } from '../../core/schema.ts';
 import type { StateStore } from '../../state/state-store.ts';
 import type { Row, Value } from '../../core/values.ts';
 import { compileGlobs, compileTablePatterns, tableKey, tableRefOf, type TableRef } from '../common/patterns.ts';
@@ -13,6 +13,7 @@ import { isPlainObject, mapChangeRows } from '../common/rows.ts';
 import type { Transform, TransformItem, TransformResult } from '../transform.ts';
 import { buildAction, DROP, type ActionContext, type ValueAction } from './actions.ts';
 import { COLLAPSING_ACTIONS, collapseMessage, type AnonymizeConfig, type AnonymizeRule } from './config.ts';
+import { anonymizedColumn } from './schema-types.ts';
 
 /** Pseudo-column name that selects a log event's partition key in rules. */
 export const EVENT_KEY_COLUMN = '_key';
@@ -91,6 +92,22 @@ export class Anonymizer implements Transform {
     const ctx: ActionContext = { referenceMillis: e.source.commitTime.toMillis() };
     for (const c in e.key) this.#noteKey(plan, c);
     return mapChangeRows(e, (row) => this.#row(plan, row, ctx), (c) => (this.#column(plan, c)?.rule.rule.action === 'drop' ? null : c));
+  }
+
+  /** The schema of the anonymized rows (dropped columns removed, changed types); throws like `apply` on a collapsing rule on a key column. */
+  mapSchema(schema: TableSchema): TableSchema {
+    const rules = this.#rules.filter((r) => r.tables(schema));
+    if (rules.length === 0) return schema;
+    const columns: ColumnSchema[] = [];
+    for (const c of schema.columns) {
+      const r = rules.find((x) => x.columns(c.name));
+      if (r !== undefined && schema.primaryKey.includes(c.name) && COLLAPSING_ACTIONS.has(r.rule.action)) {
+        throw new AnonymizeKeyError(`anonymize: rules[${r.index}]: ${collapseMessage(r.rule.action, c.name, `${schema.schema}.${schema.table}`)}`, { rule: r.index, column: c.name, action: r.rule.action });
+      }
+      const out = r === undefined ? c : anonymizedColumn(r.rule, c);
+      if (out !== null) columns.push(out);
+    }
+    return { ...schema, columns };
   }
 
   async close(): Promise<void> {}

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ChangeEvent } from '../../core/change-event.ts';
 import type { ComponentDescriptor } from '../../core/component.ts';
+import type { TableSchema } from '../../core/schema.ts';
 import type { Row } from '../../core/values.ts';
 import { compileGlob, compileTablePatterns, tableKey, tableRefOf, type TableRef } from '../common/patterns.ts';
 import { isPlainObject, mapChangeRows } from '../common/rows.ts';
@@ -71,6 +72,17 @@ export class RenameTransform implements Transform {
     };
     this.#plans.set(k, p);
     return p;
+  }
+
+  mapSchema(schema: TableSchema): TableSchema {
+    const p = this.#plan(schema);
+    const col = (c: string): string => p.columns.find((r) => r.from(c))?.to ?? c;
+    return {
+      ...schema,
+      ...(p.table === null ? {} : { schema: p.table.schema, table: p.table.table }),
+      columns: schema.columns.map((c) => ({ ...c, name: col(c.name) })),
+      primaryKey: schema.primaryKey.map(col),
+    };
   }
 
   #rename(e: TransformItem['envelope']): TransformItem['envelope'] {

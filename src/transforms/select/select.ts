@@ -1,10 +1,12 @@
 /**
  * `select`: keep or drop whole tables and columns (DMS table-mapping "selection" rules).
- * Column rules apply to `before` and `after`; key columns are never removed from the key row,
- * since distinct rows must keep distinct keys (anonymize what is personal in a key instead).
+ * Column rules apply to `before` and `after`; key columns are never removed (from the key row
+ * or the row images), since distinct rows must keep distinct keys and the lake's current-state
+ * tables need them (anonymize what is personal in a key instead).
  */
 import { z } from 'zod';
 import type { ComponentDescriptor } from '../../core/component.ts';
+import type { TableSchema } from '../../core/schema.ts';
 import type { Row } from '../../core/values.ts';
 import { compileGlobs, compileTablePatterns, tableKey, tableRefOf, type TableRef } from '../common/patterns.ts';
 import { isPlainObject, mapChangeRows } from '../common/rows.ts';
@@ -42,17 +44,29 @@ export class SelectTransform implements Transform {
     });
   }
 
+  #plan(ref: TableRef): { keepTable: boolean; keep: ((c: string) => boolean) | null } {
+    const k = tableKey(ref);
+    let plan = this.#plans.get(k);
+    if (plan === undefined) {
+      plan = { keepTable: this.#include(ref) && !this.#exclude(ref), keep: this.#columnRules.find((r) => r.tables(ref))?.keep ?? null };
+      this.#plans.set(k, plan);
+    }
+    return plan;
+  }
+
+  mapSchema(schema: TableSchema): TableSchema | null {
+    const plan = this.#plan(schema);
+    if (!plan.keepTable) return null;
+    const keep = plan.keep;
+    if (keep === null) return schema;
+    return { ...schema, columns: schema.columns.filter((c) => keep(c.name) || schema.primaryKey.includes(c.name)) };
+  }
+
   async apply(items: readonly TransformItem[]): Promise<TransformResult> {
     const out: TransformItem[] = [];
     for (const it of items) {
       const e = it.envelope;
-      const ref = tableRefOf(e);
-      const k = tableKey(ref);
-      let plan = this.#plans.get(k);
-      if (plan === undefined) {
-        plan = { keepTable: this.#include(ref) && !this.#exclude(ref), keep: this.#columnRules.find((r) => r.tables(ref))?.keep ?? null };
-        this.#plans.set(k, plan);
-      }
+      const plan = this.#plan(tableRefOf(e));
       if (!plan.keepTable) continue;
       const keep = plan.keep;
       if (keep === null) {
@@ -60,7 +74,8 @@ export class SelectTransform implements Transform {
       } else if (e.op === 'event') {
         out.push(isPlainObject(e.data) ? { ...it, envelope: { ...e, data: pick(e.data as Row, keep) } } : it);
       } else {
-        out.push({ ...it, envelope: mapChangeRows(e, (row, role) => (role === 'key' ? row : pick(row, keep)), (c) => (keep(c) ? c : null)) });
+        const keepOrKey = (c: string): boolean => keep(c) || Object.hasOwn(e.key, c);
+        out.push({ ...it, envelope: mapChangeRows(e, (row, role) => (role === 'key' ? row : pick(row, keepOrKey)), (c) => (keepOrKey(c) ? c : null)) });
       }
     }
     return { items: out, failed: [] };

@@ -27,9 +27,9 @@ test('select includes and excludes tables and columns; keys are kept', async () 
   );
   assert.equal(r.items.length, 3);
   const c = r.items[0]?.envelope as ChangeEvent;
-  assert.deepEqual(c.after, { name: 'A' });
-  assert.deepEqual(c.before, { name: 'B' });
-  assert.deepEqual(c.key, { id: 1 }, 'the key row keeps its columns');
+  assert.deepEqual(c.after, { id: 1, name: 'A' }, 'key columns are never removed');
+  assert.deepEqual(c.before, { id: 1, name: 'B' });
+  assert.deepEqual(c.key, { id: 1 });
   assert.deepEqual(c.unchanged, ['bio']);
   assert.deepEqual((r.items[1]?.envelope as ChangeEvent).after, { id: 3, total: 5 });
   assert.deepEqual((r.items[2]?.envelope as LogEvent).data, { path: '/a' });
