@@ -3,11 +3,15 @@ import type { Benchmark } from './harness.ts';
 import { bench as stateCommit } from './state-commit.ts';
 import { bench as log } from './log.ts';
 import { bench as transforms } from './transforms.ts';
+import { bench as lake } from './lake.ts';
+import { bench as postgres } from './postgres.ts';
 import { bench as merge } from './merge.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
   log,
   transforms,
+  lake,
+  postgres,
   merge,
 ];

@@ -29,9 +29,7 @@ import {
   DuckDBTimestampValue,
   DuckDBTimeValue,
   DuckDBBlobValue,
-  type DuckDBAppender,
-  type DuckDBListType,
-  type DuckDBType,
+  DuckDBUUIDValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { ColumnType } from '../../core/schema.ts';
@@ -85,6 +83,7 @@ export function canBeSpecial(t: ColumnType): boolean {
 }
 
 class Mismatch extends Error {}
+const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -138,9 +137,12 @@ export function toDuck(t: ColumnType, v: Exclude<Value, null>): DuckDBValue {
       if (typeof v === 'number') return v;
       if (v instanceof Decimal) return Number(v.text);
       return mismatch(t, v);
-    case 'string': case 'enum': case 'uuid':
+    case 'string': case 'enum':
       if (typeof v !== 'string') mismatch(t, v);
       return v;
+    case 'uuid':
+      if (typeof v !== 'string' || !UUID_RE.test(v)) return mismatch(t, v);
+      return DuckDBUUIDValue.fromUint128(BigInt('0x' + v.replace(/-/g, '')));
     case 'timetz': case 'interval':
       if (!(v instanceof TimeValue || v instanceof Interval || typeof v === 'string')) mismatch(t, v);
       return valueToText(v);
@@ -174,34 +176,4 @@ export function toDuck(t: ColumnType, v: Exclude<Value, null>): DuckDBValue {
       }));
     }
   }
-}
-
-/** Appends one converted value (output of {@link toDuck}, or null) with the column's typed method. */
-export type Append = (a: DuckDBAppender, x: DuckDBValue) => void;
-
-/**
- * The typed appender method of a column. Rows are converted completely with {@link toDuck}
- * before the first value is appended, so a bad value never leaves half a row in the appender.
- */
-export function appenderFor(t: ColumnType, dt: DuckDBType): Append {
-  const m = ((): Append => {
-    switch (t.kind) {
-      case 'boolean': return (a, x) => a.appendBoolean(x as boolean);
-      case 'int16': return (a, x) => a.appendSmallInt(x as number);
-      case 'int32': return (a, x) => a.appendInteger(x as number);
-      case 'int64': return (a, x) => a.appendBigInt(x as bigint);
-      case 'float32': return (a, x) => a.appendFloat(x as number);
-      case 'float64': return (a, x) => a.appendDouble(x as number);
-      case 'timestamptz': return (a, x) => a.appendTimestampTZ(x as DuckDBTimestampTZValue);
-      case 'timestamp': return (a, x) => a.appendTimestamp(x as DuckDBTimestampValue);
-      case 'date': return (a, x) => a.appendDate(x as DuckDBDateValue);
-      case 'time': return (a, x) => a.appendTime(x as DuckDBTimeValue);
-      case 'bytes': return (a, x) => a.appendBlob((x as DuckDBBlobValue).bytes);
-      case 'decimal': return boundedDecimal(t) ? (a, x) => a.appendDecimal(x as DuckDBDecimalValue) : (a, x) => a.appendVarchar(x as string);
-      case 'list': return (a, x) => a.appendList(x as DuckDBListValue, dt as DuckDBListType);
-      case 'string': case 'enum': case 'uuid': case 'timetz': case 'interval': case 'json': case 'unknown':
-        return (a, x) => a.appendVarchar(x as string);
-    }
-  })();
-  return (a, x) => (x === null ? a.appendNull() : m(a, x));
 }

@@ -45,7 +45,10 @@ export function tableNameOf(e: Envelope): string {
 /** A change's output row (metadata + row image). */
 export function changeRow(e: ChangeEvent, r: StreamRecord): Row {
   const image = e.op === 'delete' ? (e.before ?? e.key) : (e.after ?? {});
-  return { ...image, _op: e.op, _commit_time: e.source.commitTime, _position: e.source.position, _shard: r.shardId, _sequence: r.sequence };
+  // Fixed shape first, then the image's columns: cheaper than an object spread per row.
+  const out: Row = { _op: e.op, _commit_time: e.source.commitTime, _position: e.source.position, _shard: r.shardId, _sequence: r.sequence };
+  for (const k in image) if (!(k in out)) out[k] = image[k] as Value;
+  return out;
 }
 
 /** An event's output row. */
