@@ -62,6 +62,17 @@ test('hydrant stream: list, describe with consumer lag, read any position, reset
     const third = JSON.parse((await cli(['describe', '--data-dir', dataDir, 'orders', '--json'])).out) as typeof d;
     assert.equal(third.consumers[0]!.lag.find((l) => l.shardId === shard)!.records, d.shards.find((s) => s.shardId === shard)!.records);
 
+    // A running pipeline holds the state store: describe still works, reset refuses clearly.
+    const held = await EmbeddedStateStore.open({ dataDir });
+    try {
+      const busy = JSON.parse((await cli(['describe', '--data-dir', dataDir, 'orders', '--json'])).out) as { consumersUnavailable?: string; shards: unknown[] };
+      assert.equal(busy.shards.length, 2);
+      assert.match(busy.consumersUnavailable ?? '', /cannot open the state store/);
+      assert.equal(await main(['stream', 'reset', '--data-dir', dataDir, 'orders', 'lake', '--to', 'LATEST']), 1);
+    } finally {
+      await held.close();
+    }
+
     // A pipeline FILE names the data dir.
     const file = join(dir, 'pipeline.yaml');
     await writeFile(file, 'name: p\ndata_dir: data\nstreams:\n  orders:\n    shards: 2\n');

@@ -119,20 +119,28 @@ export async function runStream(args: readonly string[], out: Out): Promise<numb
         const d = await log.describeStream(stream);
         const shards = [];
         for (const s of d.shards) shards.push({ ...s, ...(await log.shardInfo(stream, s.shardId)) });
-        const state = await openState(dataDir);
         const consumers: Array<{ consumer: string; lag: Awaited<ReturnType<typeof consumerLag>> }> = [];
-        try {
-          for (const consumer of (await listStreamCheckpoints(state, stream)).keys()) consumers.push({ consumer, lag: await consumerLag(log, state, stream, consumer) });
-        } finally {
-          await state.close();
+        // A running pipeline holds the state store: still describe the stream, say why consumers are missing.
+        let consumersUnavailable: string | undefined;
+        const state = await openState(dataDir).catch((err: unknown) => {
+          consumersUnavailable = (err as Error).message;
+          return undefined;
+        });
+        if (state !== undefined) {
+          try {
+            for (const consumer of (await listStreamCheckpoints(state, stream)).keys()) consumers.push({ consumer, lag: await consumerLag(log, state, stream, consumer) });
+          } finally {
+            await state.close();
+          }
         }
         if (values.json === true) {
-          out(JSON.stringify({ name: d.name, createdAt: new Date(d.createdAt).toISOString(), shards, consumers }, null, 2) + '\n');
+          out(JSON.stringify({ name: d.name, createdAt: new Date(d.createdAt).toISOString(), shards, consumers, ...(consumersUnavailable === undefined ? {} : { consumersUnavailable }) }, null, 2) + '\n');
           return 0;
         }
         out(`stream ${d.name} (created ${new Date(d.createdAt).toISOString()})\n\n`);
         out(table([['SHARD', 'STATE', 'PARENTS', 'HASH KEY RANGE', 'FIRST SEQ', 'LAST SEQ', 'RECORDS', 'BYTES'], ...shards.map((s) => [s.shardId, s.closed ? 'closed' : 'open', s.parentShardIds.join(',') || '-', `${s.hashKeyRange.start}..${s.hashKeyRange.end}`, s.firstSequence ?? '-', s.lastSequence ?? '-', String(s.records), String(s.bytes)])]) + '\n');
-        out(consumers.length === 0 ? '\nno named consumers\n' : '\n' + table([['CONSUMER', 'SHARD', 'LAG RECORDS', 'LAG MS (ITERATOR AGE)'], ...consumers.flatMap((c) => c.lag.map((l) => [c.consumer, l.shardId, String(l.records), String(l.millis)]))]) + '\n');
+        if (consumersUnavailable !== undefined) out(`\nconsumers unavailable: ${consumersUnavailable}\n`);
+        else out(consumers.length === 0 ? '\nno named consumers\n' : '\n' + table([['CONSUMER', 'SHARD', 'LAG RECORDS', 'LAG MS (ITERATOR AGE)'], ...consumers.flatMap((c) => c.lag.map((l) => [c.consumer, l.shardId, String(l.records), String(l.millis)]))]) + '\n');
         return 0;
       }
       case 'read': {
