@@ -5,13 +5,14 @@
  */
 import type { ChangeEvent, ChangeOp } from '../../core/change-event.ts';
 import type { Row, Timestamp } from '../../core/values.ts';
-import { formatPosition } from './lsn.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
 import { keyOf, tupleToRow, type RelationState } from './relations.ts';
 
 /** The transaction a change belongs to. */
 export interface TxContext {
   readonly commitLsn: bigint;
+  /** `formatPosition(commitLsn, 0)` without the index: computed once per transaction. */
+  readonly prefix: string;
   readonly xid: string;
   readonly commitTime: Timestamp;
   /** Index of the next event within the transaction. */
@@ -72,7 +73,7 @@ export class ChangeBuilder {
         database: this.#database,
         schema: r.schemaName,
         table: r.table,
-        position: formatPosition(tx.commitLsn, tx.index++),
+        position: tx.prefix + (tx.index++).toString(16).padStart(8, '0'),
         txId: tx.xid,
         commitTime: tx.commitTime,
       },

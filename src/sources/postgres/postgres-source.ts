@@ -239,7 +239,7 @@ export class PostgresSource implements Source {
     const m = this.#decoder.decode(w.data);
     switch (m.tag) {
       case 'begin':
-        this.#tx = { commitLsn: m.finalLsn, xid: String(m.xid), commitTime: pgTime(m.commitTime), index: 0 };
+        this.#tx = txContext(m.finalLsn, m.xid, m.commitTime);
         return;
       case 'commit': {
         const tx = this.#tx;
@@ -281,7 +281,7 @@ export class PostgresSource implements Source {
       case 'stream_commit': {
         const sw = this.#streams.get(m.xid);
         this.#streams.delete(m.xid);
-        const tx: TxContext = { commitLsn: m.commitLsn, xid: String(m.xid), commitTime: pgTime(m.commitTime), index: 0 };
+        const tx = txContext(m.commitLsn, m.xid, m.commitTime);
         if (sw === undefined) {
           this.#finishTx(m.commitLsn, m.endLsn);
           return;
@@ -412,8 +412,9 @@ export class PostgresSource implements Source {
   }
 }
 
-function pgTime(micros: bigint): Timestamp {
-  return new Timestamp(micros + PG_EPOCH_MICROS, true);
+function txContext(commitLsn: bigint, xid: number, commitTime: bigint): TxContext {
+  const prefix = formatPosition(commitLsn, 0).slice(0, 17);
+  return { commitLsn, prefix, xid: String(xid), commitTime: new Timestamp(commitTime + PG_EPOCH_MICROS, true), index: 0 };
 }
 
 /** The `postgres` source descriptor. */

@@ -33,6 +33,8 @@ const TS_RE = /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?([+-]
 
 /** `YYYY-MM-DD HH:MM:SS[.ffffff][+zz[:mm[:ss]]][ BC]` or ±infinity. */
 function parseTs(s: string, withTimeZone: boolean): Timestamp {
+  const fast = fastTs(s);
+  if (fast !== undefined) return new Timestamp(fast, withTimeZone);
   if (s === 'infinity' || s === '-infinity') return new Timestamp(s, withTimeZone);
   const m = TS_RE.exec(s);
   if (m === null) throw bad(withTimeZone ? 'timestamptz' : 'timestamp', s);
@@ -41,6 +43,47 @@ function parseTs(s: string, withTimeZone: boolean): Timestamp {
   if (m[8] !== undefined) micros -= BigInt(offsetSeconds(m[8])) * 1_000_000n;
   return new Timestamp(micros, withTimeZone);
 }
+const d2 = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+
+/**
+ * Fast path for the common shape: a 4-digit AD year and an offset of whole hours (or none).
+ * Returns undefined for anything else, which the regular expression path then handles.
+ */
+function fastTs(s: string): bigint | undefined {
+  const n = s.length;
+  if (n < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(10) !== 32 || s.charCodeAt(13) !== 58) return undefined;
+  const y = d2(s, 0) * 100 + d2(s, 2);
+  const mo = d2(s, 5);
+  const d = d2(s, 8);
+  const secs = d2(s, 11) * 3600 + d2(s, 14) * 60 + d2(s, 17);
+  if (Number.isNaN(y + mo + d + secs)) return undefined;
+  let i = 19;
+  let frac = 0;
+  if (s.charCodeAt(i) === 46) {
+    let digits = 0;
+    i++;
+    while (i < n) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      frac = frac * 10 + c;
+      digits++;
+      i++;
+    }
+    if (digits === 0 || digits > 6) return undefined;
+    for (; digits < 6; digits++) frac *= 10;
+  }
+  let offset = 0;
+  if (i < n) {
+    const sign = s.charCodeAt(i);
+    if ((sign !== 43 && sign !== 45) || n !== i + 3) return undefined;
+    offset = d2(s, i + 1) * 3600 * (sign === 45 ? -1 : 1);
+    if (Number.isNaN(offset)) return undefined;
+  }
+  // Seconds since 1970 stay far inside 2^53; only the µs scaling needs bigint.
+  const seconds = daysFromCivil(y, mo, d) * 86400 + secs - offset;
+  return BigInt(seconds) * 1_000_000n + BigInt(frac);
+}
+
 export const parseTimestamp: TextParser = (s) => parseTs(s, false);
 export const parseTimestamptz: TextParser = (s) => parseTs(s, true);
 

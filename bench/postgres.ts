@@ -1,0 +1,118 @@
+/**
+ * PostgreSQL change capture against `pg_recvlogical --plugin=pgoutput` in the same run, on the
+ * same server and the same WAL. Two workloads of ~100-byte rows, each written while two fresh
+ * slots are in place and then drained by both consumers in turn (nothing else writes):
+ * (1) N rows in large transactions (50,000 rows each), (2) N/5 single-row transactions.
+ * - pg_recvlogical writes the raw pgoutput stream to /dev/null (fsync off: nothing durable)
+ *   and stops at the WAL end (`--endpos`);
+ * - Hydrant decodes every change into a typed event, appends it to the embedded stream log
+ *   (fsync'd) and only then acknowledges the slot.
+ * Rows/s for each, and Hydrant / pg_recvlogical ratios against the issue's goals.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import type { Benchmark, BenchRow } from './harness.ts';
+import { encodeEnvelope, partitionKeyOf, type ChangeEvent } from '../src/core/change-event.ts';
+import type { ComponentContext } from '../src/core/component.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import { Metrics } from '../src/core/metrics.ts';
+import { postgresConfig } from '../src/sources/postgres/config.ts';
+import { PostgresSource } from '../src/sources/postgres/postgres-source.ts';
+import { MemoryStateStore } from '../src/state/memory-state-store.ts';
+import { EmbeddedStreamLog } from '../src/stream/embedded/embedded-stream-log.ts';
+import type { ObjectStore } from '../src/lake/object-store.ts';
+import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
+
+const TX_ROWS = 50_000;
+
+/** Creates the two slots a phase compares (pgoutput for both). */
+async function slots(s: PostgresServer, phase: string): Promise<void> {
+  await s.query(`select pg_create_logical_replication_slot('hydrant_${phase}', 'pgoutput')`, [], 'bench');
+  await s.query(`select pg_create_logical_replication_slot('recv_${phase}', 'pgoutput')`, [], 'bench');
+}
+
+async function walEnd(s: PostgresServer): Promise<string> {
+  return (await s.query<{ l: string }>('select pg_current_wal_lsn()::text l', [], 'bench'))[0]?.l as string;
+}
+
+function recvlogical(s: PostgresServer, slot: string, endpos: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(join(s.binDir, 'pg_recvlogical'), ['-h', s.host, '-p', String(s.port), '-U', s.user, '-d', 'bench', '--slot', slot, '--start',
+    '--endpos', endpos, '-o', 'proto_version=1', '-o', 'publication_names=hydrant_pub', '--no-loop', '-f', '/dev/null'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pg_recvlogical failed (${r.status}): ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
+}
+
+async function hydrant(s: PostgresServer, phase: string, rows: number, workDir: string): Promise<{ seconds: number; fsyncs: number }> {
+  const dataDir = join(workDir, `hydrant-${phase}`);
+  mkdirSync(dataDir, { recursive: true });
+  const log = new EmbeddedStreamLog({ dataDir, logger: silentLogger });
+  await log.ensureStream('changes', { shards: 2 });
+  const ctx: ComponentContext = { name: phase, pipeline: 'bench', dataDir, state: new MemoryStateStore(), log, lake: {} as ObjectStore, logger: silentLogger, metrics: new Metrics() };
+  const src = new PostgresSource(postgresConfig.parse({ host: s.host, port: s.port, user: s.user, database: 'bench', publication: 'hydrant_pub', max_batch_events: 20_000, idle_wait_ms: 50 }), ctx);
+  const ac = new AbortController();
+  const t0 = performance.now();
+  await src.start(null);
+  let n = 0;
+  while (n < rows) {
+    const b = await src.next(ac.signal);
+    if (b.events.length > 0) {
+      await log.append('changes', b.events.map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
+      n += b.events.length;
+    }
+    await src.ack(b.position);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const fsyncs = log.stats().fsyncs;
+  await src.close();
+  await log.close();
+  if (n !== rows) throw new Error(`hydrant captured ${n} rows, expected ${rows}`);
+  return { seconds, fsyncs };
+}
+
+export const bench: Benchmark = {
+  name: 'postgres',
+  summary: 'PostgreSQL change capture made durable in the stream vs pg_recvlogical --plugin=pgoutput to /dev/null',
+  async run({ smoke, n, workDir }) {
+    const big = n ?? (smoke ? 20_000 : 1_000_000);
+    const single = Math.max(1, Math.floor(big / 5));
+    const server = await startPostgres({ settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } });
+    const rows: BenchRow[] = [];
+    const ratios: Array<{ name: string; value: number; goal?: number }> = [];
+    try {
+      await server.query('create database bench');
+      await server.query(`create table t (id bigint primary key, qty int, price numeric(10,2), name text, created timestamptz)`, [], 'bench');
+      await server.query('create publication hydrant_pub for table t', [], 'bench');
+      await server.query(`create procedure single_rows(first bigint, n int) language plpgsql as $$
+        begin for i in first .. first + n - 1 loop
+          insert into t values (i, (i % 1000)::int, (i % 100000) / 100.0, 'name-' || md5(i::text), now()); commit;
+        end loop; end $$`, [], 'bench');
+
+      await slots(server, 'large');
+      for (let first = 1; first <= big; first += TX_ROWS) {
+        const last = Math.min(big, first + TX_ROWS - 1);
+        await server.query(`insert into t select g, (g % 1000)::int, (g % 100000) / 100.0, 'name-' || md5(g::text), now() from generate_series(${first}, ${last}) g`, [], 'bench');
+      }
+      const recvLarge = recvlogical(server, 'recv_large', await walEnd(server));
+      const hyLarge = await hydrant(server, 'large', big, workDir);
+      await slots(server, 'single');
+      for (let first = big + 1; first <= big + single; first += 10_000) await server.query(`call single_rows(${first}, ${Math.min(10_000, big + single - first + 1)})`, [], 'bench');
+      const recvSingle = recvlogical(server, 'recv_single', await walEnd(server));
+      const hySingle = await hydrant(server, 'single', single, workDir);
+      const bytes = Number((await server.query<{ b: string }>(`select pg_relation_size('t')::text b`, [], 'bench'))[0]?.b) / (big + single);
+
+      rows.push({ name: 'pg_recvlogical, large transactions', value: big / recvLarge, unit: 'rows/s', note: `${big} rows, ~${Math.round(bytes)} B/row on disk` });
+      rows.push({ name: 'hydrant durable, large transactions', value: big / hyLarge.seconds, unit: 'rows/s', note: `${hyLarge.fsyncs} fsyncs` });
+      rows.push({ name: 'pg_recvlogical, single-row transactions', value: single / recvSingle, unit: 'rows/s', note: `${single} transactions` });
+      rows.push({ name: 'hydrant durable, single-row transactions', value: single / hySingle.seconds, unit: 'rows/s', note: `${hySingle.fsyncs} fsyncs` });
+      ratios.push({ name: 'large transactions vs pg_recvlogical', value: recvLarge / hyLarge.seconds, goal: 1.2 });
+      ratios.push({ name: 'single-row transactions vs pg_recvlogical', value: recvSingle / hySingle.seconds, goal: 1.0 });
+    } finally {
+      await server.stop();
+      rmSync(join(workDir, 'hydrant-large'), { recursive: true, force: true });
+      rmSync(join(workDir, 'hydrant-single'), { recursive: true, force: true });
+    }
+    return { rows, ratios };
+  },
+};
