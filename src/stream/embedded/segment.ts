@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { CorruptionError } from '../../core/errors.ts';
 import type { StreamRecord } from '../stream-log.ts';
 import { formatSequence } from '../sequence.ts';
-import { checkFrame, FRAME_HEADER_BYTES, BODY_FIXED_BYTES, readU64, SEGMENT_HEADER_BYTES, type IndexEntry } from './segment-format.ts';
+import { crc32Range } from './crc32.ts';
+import { FRAME_HEADER_BYTES, BODY_FIXED_BYTES, readU64, SEGMENT_HEADER_BYTES, type IndexEntry } from './segment-format.ts';
 import type { CorruptRange } from './segment-scan.ts';
 
 const openP = promisify(open);
@@ -101,6 +102,8 @@ export class Segment {
       const fd = await this.#open();
       let off = this.#startOffset(seek);
       const end = this.dataEnd;
+      const seqMode = 'seq' in seek;
+      const target = 'seq' in seek ? seek.seq : seek.time;
       const avgFrame = this.records > 0 ? Math.ceil((end - SEGMENT_HEADER_BYTES) / this.records) : 256;
       while (off < end && !collectorFull(c)) {
         const damage = this.corrupt.find((r) => r.end > off);
@@ -121,28 +124,37 @@ export class Segment {
           c.diskBytes += n;
         }
         let o = 0;
+        // Inlined frame checks (see checkFrame): no object per frame on the read hot path.
         while (o < n && !collectorFull(c)) {
-          const f = checkFrame(buf, o, n);
-          if (f.kind === 'short') {
-            if (off + o + FRAME_HEADER_BYTES + buf.readUInt32LE(o) > limit) {
-              this.#damaged(c, off + o, 'frame runs past the acknowledged end');
-              return;
-            }
-            break;
-          }
-          if (f.kind === 'bad') {
-            this.#damaged(c, off + o, f.reason);
+          // A frame cut by the chunk end continues in the next chunk; one cut by the
+          // acknowledged end is damage.
+          if (o + FRAME_HEADER_BYTES > n) {
+            if (off + o + FRAME_HEADER_BYTES <= limit) break;
+            this.#damaged(c, off + o, 'frame header runs past the acknowledged end');
             return;
           }
-          if ('seq' in seek ? f.sequence >= seek.seq : f.arrival >= seek.time) {
-            const body = o + FRAME_HEADER_BYTES;
+          const bodyLen = buf.readUInt32LE(o);
+          const fend = o + FRAME_HEADER_BYTES + bodyLen;
+          if (fend > n) {
+            if (off + fend <= limit) break;
+            this.#damaged(c, off + o, 'frame runs past the acknowledged end');
+            return;
+          }
+          const body = o + FRAME_HEADER_BYTES;
+          if (bodyLen < BODY_FIXED_BYTES || crc32Range(buf, body, fend) !== buf.readUInt32LE(o + 4) || BODY_FIXED_BYTES + buf.readUInt16LE(body + 16) > bodyLen) {
+            this.#damaged(c, off + o, bodyLen < BODY_FIXED_BYTES ? `frame body length ${bodyLen} is below the minimum` : 'record checksum mismatch');
+            return;
+          }
+          const sequence = readU64(buf, body);
+          const arrival = buf.readDoubleLE(body + 8);
+          if (seqMode ? sequence >= target : arrival >= target) {
             const keyEnd = body + BODY_FIXED_BYTES + buf.readUInt16LE(body + 16);
             // A plain Uint8Array view is much cheaper to create than a Buffer subarray.
-            const data = new Uint8Array(buf.buffer, buf.byteOffset + keyEnd, f.end - keyEnd);
-            c.records.push({ partitionKey: buf.toString('utf8', body + BODY_FIXED_BYTES, keyEnd), data, arrivalTime: f.arrival, sequence: formatSequence(readU64(buf, body)), shardId: c.shardId });
+            const data = new Uint8Array(buf.buffer, buf.byteOffset + keyEnd, fend - keyEnd);
+            c.records.push({ partitionKey: buf.toString('utf8', body + BODY_FIXED_BYTES, keyEnd), data, arrivalTime: arrival, sequence: formatSequence(sequence), shardId: c.shardId });
             c.bytes += data.length;
           }
-          o = f.end;
+          o = fend;
         }
         off += o;
         if (o === 0) this.#throwCorrupt(off, 'no progress reading frame');
