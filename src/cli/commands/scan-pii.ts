@@ -2,7 +2,8 @@
  * `hydrant scan-pii FILE`: samples each source of a pipeline and lists the columns that look
  * like personal data, with the anonymize rule it suggests, then prints a config to start from.
  * Nothing is acknowledged to the source and no state is written (an in-memory state store is
- * used); only column names and kinds are printed, never sampled values.
+ * used); PostgreSQL sources are sampled with read-only SELECTs instead (no slot). Only column
+ * names and kinds are printed, never sampled values.
  */
 import { tableId, type TableSchema } from '../../core/schema.ts';
 import type { ComponentContext } from '../../core/component.ts';
@@ -15,6 +16,7 @@ import { sourceKinds } from '../../sources/registry.ts';
 import type { Source } from '../../sources/source.ts';
 import { MemoryStateStore } from '../../state/memory-state-store.ts';
 import { detectPii, suggestConfigYaml, type TableSample } from '../../transforms/anonymize/pii-detect.ts';
+import { samplePostgres } from '../../transforms/anonymize/postgres-sample.ts';
 import type { Command } from '../command.ts';
 
 /** Options of {@link samplePipelineSources}. */
@@ -43,6 +45,11 @@ export async function samplePipelineSources(file: string, o: SampleOptions): Pro
     const s = spec.sources[name];
     const d = sourceKinds.find((k) => k.kind === s?.type);
     if (s === undefined || d === undefined) continue;
+    if (s.type === 'postgres') {
+      // Existing rows, read-only: the source itself streams only later changes and would create a slot.
+      for (const t of await samplePostgres(name, s.config, o.rowsPerTable)) samples.set(tableId(t.schema), { schema: t.schema, rows: [...t.rows], ref: t.schema });
+      continue;
+    }
     const ctx: ComponentContext = {
       name,
       pipeline: spec.name,

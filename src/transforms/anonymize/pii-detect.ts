@@ -34,7 +34,7 @@ const PERSON_TABLE_RE = /(customer|user|person|people|employee|member|contact|pa
 const NAME_RULES: ReadonlyArray<{ re: RegExp; kind: PiiKind }> = [
   { re: /(^|_)(e_?mail|email_address|mail)$/i, kind: 'email' },
   { re: /(phone|mobile|cell|fax|(^|_)tel(_|$)|telephone|msisdn)/i, kind: 'phone' },
-  { re: /(birth|(^|_)dob(_|$)|birthday)/i, kind: 'birth_date' },
+  { re: /(birth|(^|_)dob(_|$)|birthday|^born(_on|_at)?$)/i, kind: 'birth_date' },
   { re: /((^|_)ip(_|$)|ip_?addr|remote_addr|client_ip)/i, kind: 'ip' },
   { re: /(card_?(number|no|num)|(^|_)pan(_|$)|cc_?(number|num)|credit_?card)/i, kind: 'card_number' },
   { re: /((^|_)ssn(_|$)|social_security|national_id|passport|tax_id|(^|_)nin(_|$)|id_number)/i, kind: 'national_id' },
@@ -59,6 +59,8 @@ function valueKind(v: Value): PiiKind | undefined {
   if (v instanceof DateValue || v instanceof Timestamp) return undefined;
   if (typeof v !== 'string') return undefined;
   const s = v.trim();
+  // Dates, times and timestamps in text form (a sampled SQL row) are not phone numbers.
+  if (/^\d{4}-\d{2}-\d{2}([ T]|$)|^\d{2}:\d{2}(:\d{2})?/.test(s)) return undefined;
   if (EMAIL_RE.test(s)) return 'email';
   if (IPV4_RE.test(s) || (s.includes(':') && IPV6_RE.test(s) && s.length >= 7)) return 'ip';
   const digits = s.replace(/[\s-]/g, '');
@@ -136,7 +138,7 @@ export function detectPii(samples: readonly TableSample[]): PiiFinding[] {
   // keys elsewhere (customer_id): pseudonymize both so joins still work.
   for (const p of personTables) {
     if (!out.some((f) => f.table === p.schema.table && f.source === p.schema.source)) continue;
-    const singular = p.schema.table.replace(/ies$/, 'y').replace(/s$/, '');
+    const singular = /^people$/i.test(p.schema.table) ? 'person' : p.schema.table.replace(/ies$/, 'y').replace(/s$/, '');
     for (const pk of p.schema.primaryKey) {
       if (!out.some((f) => f.table === p.schema.table && f.column === pk)) out.push({ source: p.schema.source, schema: p.schema.schema, table: p.schema.table, column: pk, kind: 'person_key', evidence: 'primary key of a table with personal data', rule: { action: 'pseudonymize' } });
     }

@@ -27,3 +27,37 @@ test('hydrant scan-pii samples a generator pipeline, lists personal columns with
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('hydrant scan-pii samples a PostgreSQL source read-only (existing rows, no slot, no publication)', async () => {
+  const { startPostgres } = await import('../../support/postgres.ts');
+  const server = await startPostgres();
+  const dir = mkdtempSync(join(tmpdir(), 'hydrant-scanpg-'));
+  try {
+    await server.query('CREATE DATABASE crm');
+    await server.query(
+      `CREATE TABLE people (person_no int PRIMARY KEY, first_name text, contact text, born date, home_ip inet);
+       INSERT INTO people SELECT g, 'Name' || g, 'user' || g || '@corp.example', DATE '1970-01-01' + g * 100, ('10.0.0.' || (g % 250))::inet FROM generate_series(1, 50) g;
+       CREATE TABLE visits (id int PRIMARY KEY, person_id int, at timestamptz DEFAULT now());
+       INSERT INTO visits SELECT g, g % 50 + 1 FROM generate_series(1, 20) g;`,
+      [],
+      'crm',
+    );
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, ['name: scanpg', 'data_dir: data', 'streams: { changes: { shards: 1 } }', 'sources:', `  db: { type: postgres, stream: changes, host: ${JSON.stringify(server.host)}, port: ${server.port}, user: ${server.user}, database: crm }`, ''].join('\n'));
+    const r = spawnSync(process.execPath, [bin, 'scan-pii', file, '--sample', '30'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /public\.people: 30 rows sampled/);
+    assert.match(r.stdout, /db\.public\.people\.first_name\s+name\s+action: redact/);
+    assert.match(r.stdout, /db\.public\.people\.contact\s+email\s+action: pseudonymize\s+\(100% of 30 sampled values/);
+    assert.match(r.stdout, /db\.public\.people\.born\s+birth_date\s+action: generalize, to: year/);
+    assert.match(r.stdout, /db\.public\.people\.home_ip\s+ip\s+action: pseudonymize/);
+    assert.match(r.stdout, /db\.public\.people\.person_no\s+person_key\s+action: pseudonymize/);
+    assert.match(r.stdout, /db\.public\.visits\.person_id\s+person_key\s+action: pseudonymize\s+\(references people\)/);
+    assert.doesNotMatch(r.stdout, /corp\.example|Name1\b/, 'no sampled value is printed');
+    assert.deepEqual(await server.query('SELECT slot_name FROM pg_replication_slots', [], 'crm'), []);
+    assert.deepEqual(await server.query('SELECT pubname FROM pg_publication', [], 'crm'), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+});
