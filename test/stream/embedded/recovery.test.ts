@@ -166,3 +166,20 @@ test('AT_TIMESTAMP and AT_SEQUENCE_NUMBER seek through the sparse index, not a s
   }
   await log.close();
 }));
+
+test('read-only open changes no file: a tail in flight is neither truncated nor served; writes are refused', () => withDir(async (dataDir) => {
+  const writer = open(dataDir);
+  const shard = await fill(writer, 's', 2, 5);
+  await writer.close();
+  const [file] = await segmentFiles(dataDir, 's', shard);
+  await appendFile(file!, Buffer.alloc(25, 0x7f)); // as if a writer were mid-append
+  const size = (await stat(file!)).size;
+  const ro = new EmbeddedStreamLog({ dataDir, readOnly: true });
+  assert.equal((await readAll(ro, 's', shard)).length, 10);
+  assert.equal((await stat(file!)).size, size, 'read-only open leaves the tail alone');
+  await assert.rejects(ro.append('s', [{ partitionKey: 'k', data: enc('x') }]), /read-only/);
+  await assert.rejects(ro.reshard('s', 2), /read-only/);
+  await assert.rejects(ro.ensureStream('new', { shards: 1 }), /read-only/);
+  assert.deepEqual(await ro.listStreams(), ['s']);
+  await ro.close();
+}));
