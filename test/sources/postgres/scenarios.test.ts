@@ -221,3 +221,42 @@ test('protocol 1: a large transaction arrives whole and in batches', async () =>
     cleanup();
   }
 });
+
+test('a dropped replication connection reconnects and resumes without loss or duplicates', async () => {
+  const db = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, logs, cleanup } = testContext('reconn', state);
+  const src = makeSource(server, db, ctx, { max_batch_events: 100 });
+  try {
+    await server.query('create table r (id int primary key)', [], db);
+    await src.start(null);
+    await server.query('insert into r select g from generate_series(1, 1000) g', [], db);
+    const c = await collect(src, state, (x) => x.events.length >= 250);
+    await server.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = 'hydrant_reconn'`, [], db);
+    await server.query('insert into r select g from generate_series(1001, 1500) g', [], db);
+    await collect(src, state, (x) => x.events.length >= 1500, c);
+    assert.deepEqual(c.events.map((e) => e.key['id']), Array.from({ length: 1500 }, (_, i) => i + 1));
+    assertPositionsStrict(c.events);
+    assert.ok(logs.some((l) => l.includes('replication connection lost')), 'the loss was noticed');
+  } finally {
+    await src.close();
+    cleanup();
+  }
+});
+
+test('a stored position whose slot is gone stops the source with SLOT_LOST and the re-snapshot command', async () => {
+  const db = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('lost', state);
+  const src = makeSource(server, db, ctx);
+  try {
+    await assert.rejects(src.start('0000000001000000/ffffffff'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'SLOT_LOST');
+      assert.match(err.message, /hydrant drop-slot FILE/);
+      return true;
+    });
+  } finally {
+    await src.close();
+    cleanup();
+  }
+});
