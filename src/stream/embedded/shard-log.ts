@@ -4,6 +4,7 @@
  * appends and its reads end with `next: null`.
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { crashPoint } from '../../core/crash.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { PutRecord, ReadLimits, ReadResult, ShardIterator } from '../stream-log.ts';
 import { formatSequence, parseSequence } from '../sequence.ts';
@@ -115,6 +116,7 @@ export class ShardLog {
     const active = this.#segments.at(-1) as Segment;
     if (active.dataEnd < this.#options.segmentBytes || active.records === 0) return active;
     await sealSegment(active);
+    crashPoint('log.after-seal-before-roll');
     const next = await createSegment(this.dir, active.lastSequence + 1, Date.now());
     this.#segments.push(next);
     return next;

@@ -94,7 +94,7 @@ test(`kill -9 at random moments and at crash points loses no acknowledged record
     const acked: Ack[] = [];
     const rounds: Array<{ env: Record<string, string>; kill?: number; point?: string }> = [
       ...Array.from({ length: 5 }, () => ({ env: {}, kill: 1 + Math.floor(rand() * 400) })),
-      ...['log.after-write-before-fsync', 'log.after-fsync-before-ack'].map((point) => ({ env: { HYDRANT_CRASH_AT: `${point}:${2 + Math.floor(rand() * 30)}` }, point })),
+      ...['log.after-write-before-fsync', 'log.after-fsync-before-ack', 'log.after-seal-before-roll'].map((point) => ({ env: { HYDRANT_CRASH_AT: `${point}:${2 + Math.floor(rand() * (point.includes('roll') ? 5 : 30))}` }, point })),
       { env: {}, kill: 1 + Math.floor(rand() * 400) },
     ];
     let runNo = 0;
