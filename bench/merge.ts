@@ -78,7 +78,7 @@ interface ChildResult {
 }
 
 function child(args: string[]): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', SELF, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, HYDRANT_CRASH_AT: '' } });
+  const r = spawnSync(process.execPath, [...(process.env['HYDRANT_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['HYDRANT_BENCH_PROFILE']] : []), '--import', 'tsx', SELF, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, HYDRANT_CRASH_AT: '' } });
   if (r.status !== 0) throw new Error(`bench child ${args[0]} failed: ${r.stderr.slice(-3000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as ChildResult;
 }

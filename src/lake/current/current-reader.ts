@@ -20,7 +20,7 @@ export async function readCurrentRows(opts: { readonly state: StateStore; readon
   for (const f of m.files) {
     const local = await localCopy(opts.lake, f.key, opts.tmpDir);
     try {
-      out.push(...(await readRowsParquet(opts.conn, opts.schema, local.path)));
+      for (const r of await readRowsParquet(opts.conn, opts.schema, local.path)) out.push(r);
     } finally {
       await local.release();
     }

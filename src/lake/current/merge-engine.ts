@@ -13,7 +13,7 @@
  * started on the old version can finish.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ChangeEvent } from '../../core/change-event.ts';
 import { crashPoint } from '../../core/crash.ts';
@@ -26,9 +26,9 @@ import { CurrentState, orderChanges, type ApplyStats } from './current-state.ts'
 import { MergeError } from './errors.ts';
 import { localCopy, tempPath, uploadFile } from './local-files.ts';
 import { dataFileKey, emptyManifest, loadManifest, manifestKeys, type Manifest, type ManifestFile, type TableRef } from './manifest.ts';
-import { planMerge } from './merge-plan.ts';
-import { readRowsParquet, writeRowsParquet } from './parquet-rows.ts';
-import { bucketOf } from './row-key.ts';
+import { planMerge, type MergeGroup } from './merge-plan.ts';
+import { createRowsTable, ident, literal, readRowsParquet, tempTableName, writeRowsParquet } from './parquet-rows.ts';
+import { bucketOf, hasKey } from './row-key.ts';
 import { cleanupTable } from './cleanup.ts';
 
 /** Crash points of a merge, for kill -9 tests. */
@@ -76,6 +76,8 @@ export interface MergeResult {
   readonly bucketsRewritten: number;
   readonly filesWritten: number;
   readonly filesKept: number;
+  /** Bucket groups merged in SQL (whole-row changes) and in JavaScript (TOAST, key moves). */
+  readonly groups: { readonly sql: number; readonly js: number };
 }
 
 export class MergeEngine {
@@ -110,9 +112,10 @@ export class MergeEngine {
     const { ordered, skipped } = orderChanges(input.events, input.rebuild === true ? undefined : (head.highWater ?? undefined));
     const stats: ApplyStats = { applied: 0, skipped, truncates: 0, missingPrevious: 0 };
     if (ordered.length === 0 && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
-      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length };
+      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 } };
     }
-    const schemaVersion = Math.max(head.schemaVersion, ...ordered.map((e) => e.schemaVersion));
+    let schemaVersion = head.schemaVersion;
+    for (const e of ordered) if (e.schemaVersion > schemaVersion) schemaVersion = e.schemaVersion;
     const schema = await input.schema(schemaVersion);
     if (schema === undefined) {
       throw new MergeError(`schema version ${schemaVersion} of table ${id} is not in the state store, so its current-state table cannot be written; the source records every schema version before its changes — check that the merge uses the pipeline's state store.`, { table: id, schemaVersion });
@@ -126,9 +129,21 @@ export class MergeEngine {
     const dropAll = plan.truncated || input.rebuild === true;
     const rewritten = new Set<number>(dropAll ? oldByBucket.keys() : []);
     const written: ManifestFile[] = [];
+    const groups = { sql: 0, js: 0 };
     for (const group of plan.groups) {
+      // Whole-row changes on files of the current schema: "latest change per key" in SQL,
+      // without loading the bucket files into JavaScript (the table is much larger than the batch).
+      if (group.wholeRows && group.buckets.every((b) => dropAll || (oldByBucket.get(b)?.schemaVersion ?? schema.version) === schema.version)) {
+        stats.applied += group.events.length;
+        groups.sql++;
+        for (const b of group.buckets) rewritten.add(b);
+        for (const f of await this.#mergeWholeRows(table, schema, head.buckets, group, dropAll ? new Map() : oldByBucket, version, attempt)) written.push(f);
+        continue;
+      }
+      groups.js++;
       const rows: Row[] = [];
-      if (!dropAll) for (const b of group.buckets) rows.push(...(await this.#readBucket(oldByBucket.get(b), schema)));
+      // No spread: a bucket can hold millions of rows, more than a call's argument limit.
+      if (!dropAll) for (const b of group.buckets) for (const r of await this.#readBucket(oldByBucket.get(b), schema)) rows.push(r);
       const state = new CurrentState({ table: id, primaryKey: schema.primaryKey, rows });
       rows.length = 0;
       for (const e of group.events) state.applyOrdered(e, stats);
@@ -177,12 +192,49 @@ export class MergeEngine {
     crashPoint('current.merge.manifest-committed');
     this.#recordMetrics(id, ordered, next, now());
     await cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: now() });
-    return { version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept.length };
+    return { version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept.length, groups };
   }
 
   /** Deletes replaced files whose grace period has passed and files of failed merges. */
   async cleanup(table: TableRef): Promise<{ readonly deleted: number }> {
     return cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: (this.#opts.now ?? Date.now)() });
+  }
+
+  async #mergeWholeRows(table: TableRef, schema: TableSchema, buckets: number, group: MergeGroup, old: ReadonlyMap<number, ManifestFile>, version: number, attempt: string): Promise<ManifestFile[]> {
+    const latest = new Map<string, ChangeEvent>();
+    group.events.forEach((e, i) => latest.set(group.keys[i] as string, e));
+    const t = tempTableName();
+    const pk = schema.primaryKey;
+    await createRowsTable(this.#conn, schema, t, latest, ([, e]) => (e.op === 'delete' ? (hasKey(e.key, pk) ? e.key : (e.before as Row)) : (e.after as Row)), [
+      { name: '_hydrant_bucket', type: 'INTEGER', value: ([k]) => bucketOf(k, buckets) },
+      { name: '_hydrant_delete', type: 'BOOLEAN', value: ([, e]) => e.op === 'delete' },
+    ]);
+    const cols = schema.columns.map((c) => ident(c.name)).join(', ');
+    const out: ManifestFile[] = [];
+    try {
+      for (const b of group.buckets) {
+        const file = old.get(b);
+        const local = file === undefined ? undefined : await localCopy(this.#opts.lake, file.key, this.#opts.tmpDir);
+        const path = tempPath(this.#opts.tmpDir);
+        try {
+          const upserts = `SELECT ${cols} FROM temp.${t} WHERE _hydrant_bucket = ${b} AND NOT _hydrant_delete`;
+          const kept = local === undefined ? undefined : `SELECT ${cols} FROM read_parquet(${literal(local.path)}) o WHERE NOT EXISTS (SELECT 1 FROM temp.${t} d WHERE d._hydrant_bucket = ${b} AND ${pk.map((c) => `d.${ident(c)} = o.${ident(c)}`).join(' AND ')})`;
+          const res = await this.#conn.runAndReadAll(`COPY (${kept === undefined ? upserts : `${kept} UNION ALL ${upserts}`}) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`);
+          const n = Number(res.getRows()[0]?.[0] ?? 0);
+          if (n === 0) {
+            await rm(path, { force: true });
+            continue;
+          }
+          const key = dataFileKey(table, b, version, attempt);
+          out.push({ bucket: b, key, rows: n, bytes: await uploadFile(this.#opts.lake, path, key), schemaVersion: schema.version });
+        } finally {
+          await local?.release();
+        }
+      }
+    } finally {
+      await this.#conn.run(`DROP TABLE IF EXISTS temp.${t}`);
+    }
+    return out;
   }
 
   async #readBucket(file: ManifestFile | undefined, schema: TableSchema): Promise<Row[]> {

@@ -138,7 +138,7 @@ export class MergeJob {
         if (schema === undefined) throw new MergeError(`change object ${o.key} was written with schema version ${o.schemaVersion} of ${tableId(t)}, which is not in the state store; merge with the pipeline's own state store.`, { key: o.key });
         schemas.set(o.schemaVersion, schema);
       }
-      out.push(...(await readChangeObject(o, { lake: this.#lake, conn: this.#engine.connection, tmpDir: this.#tmpDir, table: t, schema })));
+      for (const e of await readChangeObject(o, { lake: this.#lake, conn: this.#engine.connection, tmpDir: this.#tmpDir, table: t, schema })) out.push(e);
     }
     return out;
   }

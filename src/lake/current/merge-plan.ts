@@ -13,6 +13,14 @@ import { MergeError } from './errors.ts';
 export interface MergeGroup {
   readonly buckets: readonly number[];
   readonly events: readonly ChangeEvent[];
+  /** Key string each event lands on (`row-key.ts`), parallel to `events`. */
+  readonly keys: readonly string[];
+  /**
+   * true when every change replaces or removes a whole row (no TOAST-unchanged columns, no
+   * key moved by an update): the group's result is "latest change per key", which the engine
+   * computes in SQL without loading the bucket files into JavaScript.
+   */
+  readonly wholeRows: boolean;
 }
 
 /** The plan for one batch of ordered changes. */
@@ -46,13 +54,16 @@ export function planMerge(ordered: readonly ChangeEvent[], primaryKey: readonly 
     return find(b);
   };
   const home: number[] = [];
+  const keys: string[] = [];
   const union = (a: number, b: number): void => {
     const ra = add(a);
     const rb = add(b);
     if (ra !== rb) parent.set(ra, rb);
   };
   events.forEach((e, i) => {
-    const b = bucketOf(keyOfEvent(e, primaryKey, table), buckets);
+    const k = keyOfEvent(e, primaryKey, table);
+    const b = bucketOf(k, buckets);
+    keys.push(k);
     home.push(b);
     add(b);
     if (e.op === 'update' && hasKey(e.before, primaryKey)) union(bucketOf(keyString(e.before, primaryKey, table), buckets), b);
@@ -60,15 +71,21 @@ export function planMerge(ordered: readonly ChangeEvent[], primaryKey: readonly 
     const prev = events[i - 1];
     if (e.op === 'insert' && (e.unchanged?.length ?? 0) > 0 && prev !== undefined && prev.op === 'delete') union(home[i - 1] as number, b);
   });
-  const byRoot = new Map<number, { buckets: number[]; events: ChangeEvent[] }>();
+  const byRoot = new Map<number, { buckets: number[]; events: ChangeEvent[]; keys: string[]; wholeRows: boolean }>();
   for (const b of parent.keys()) {
     const r = find(b);
     let g = byRoot.get(r);
-    if (g === undefined) byRoot.set(r, (g = { buckets: [], events: [] }));
+    if (g === undefined) byRoot.set(r, (g = { buckets: [], events: [], keys: [], wholeRows: true }));
     g.buckets.push(b);
   }
-  events.forEach((e, i) => byRoot.get(find(home[i] as number))?.events.push(e));
-  const groups = [...byRoot.values()].map((g) => ({ buckets: g.buckets.sort((a, b) => a - b), events: g.events }));
+  events.forEach((e, i) => {
+    const g = byRoot.get(find(home[i] as number));
+    if (g === undefined) return;
+    g.events.push(e);
+    g.keys.push(keys[i] as string);
+    if ((e.unchanged?.length ?? 0) > 0 || (e.op === 'update' && hasKey(e.before, primaryKey) && keyString(e.before, primaryKey, table) !== keys[i])) g.wholeRows = false;
+  });
+  const groups = [...byRoot.values()].map((g) => ({ ...g, buckets: g.buckets.sort((a, b) => a - b) }));
   groups.sort((a, b) => (a.buckets[0] as number) - (b.buckets[0] as number));
   return { truncated: last >= 0, discarded: last + 1, groups };
 }

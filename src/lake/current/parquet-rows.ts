@@ -64,23 +64,44 @@ export function literal(s: string): string {
 
 let tempSeq = 0;
 
+/** A fresh name for a temporary table. */
+export function tempTableName(): string {
+  return `hydrant_rows_${process.pid}_${++tempSeq}`;
+}
+
+/**
+ * Creates temporary table `name` with the schema's columns (typed as in current-state files)
+ * plus `extra` columns, and appends `rows`; `extraValues` gives each row's extra values
+ * (only BOOLEAN and INTEGER extras are supported). Returns the row count.
+ */
+export async function createRowsTable<T>(conn: DuckDBConnection, schema: TableSchema, name: string, items: Iterable<T>, rowOf: (item: T) => Row, extra: ReadonlyArray<{ readonly name: string; readonly type: 'BOOLEAN' | 'INTEGER'; value(item: T): boolean | number }> = []): Promise<number> {
+  await conn.run(`CREATE TEMP TABLE ${name} (${[...schema.columns.map((c) => `${ident(c.name)} ${sqlTypeOf(c)}`), ...extra.map((e) => `${ident(e.name)} ${e.type}`)].join(', ')})`);
+  const app = await conn.createAppender(name, 'main', 'temp');
+  const storages = schema.columns.map(storageOf);
+  let n = 0;
+  for (const item of items) {
+    const row = rowOf(item);
+    for (let i = 0; i < storages.length; i++) {
+      const col = schema.columns[i] as ColumnSchema;
+      append(app, storages[i] as Storage, row[col.name] ?? null, col, schema);
+    }
+    for (const e of extra) {
+      const v = e.value(item);
+      if (e.type === 'BOOLEAN') app.appendBoolean(v as boolean);
+      else app.appendInteger(v as number);
+    }
+    app.endRow();
+    n++;
+  }
+  app.closeSync();
+  return n;
+}
+
 /** Writes rows as one zstd Parquet file at `path` (a local file), columns as the schema says. */
 export async function writeRowsParquet(conn: DuckDBConnection, schema: TableSchema, rows: Iterable<Row>, path: string): Promise<number> {
-  const t = `hydrant_rows_${process.pid}_${++tempSeq}`;
-  await conn.run(`CREATE TEMP TABLE ${t} (${schema.columns.map((c) => `${ident(c.name)} ${sqlTypeOf(c)}`).join(', ')})`);
+  const t = tempTableName();
   try {
-    const app = await conn.createAppender(t, 'main', 'temp');
-    const storages = schema.columns.map(storageOf);
-    let n = 0;
-    for (const row of rows) {
-      for (let i = 0; i < storages.length; i++) {
-        const col = schema.columns[i] as ColumnSchema;
-        append(app, storages[i] as Storage, row[col.name] ?? null, col, schema);
-      }
-      app.endRow();
-      n++;
-    }
-    app.closeSync();
+    const n = await createRowsTable(conn, schema, t, rows, (r) => r);
     await conn.run(`COPY ${t} TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`);
     return n;
   } finally {
@@ -90,31 +111,36 @@ export async function writeRowsParquet(conn: DuckDBConnection, schema: TableSche
 
 function append(app: DuckDBAppender, s: Storage, v: Value, col: ColumnSchema, schema: TableSchema): void {
   if (v === null) return app.appendNull();
-  const wrong = (): never => {
-    throw new MergeError(`column ${col.name} of ${schema.source}.${schema.schema}.${schema.table} (schema version ${schema.version}) is ${col.type.kind} but a row holds ${describe(v)}; the source's type mapping and the schema disagree, so the row cannot be written without changing it.`, { column: col.name });
-  };
+  // No closure per value: this runs for every cell of every rewritten row.
   switch (s) {
-    case 'BOOLEAN': return typeof v === 'boolean' ? app.appendBoolean(v) : wrong();
-    case 'SMALLINT': return typeof v === 'number' || typeof v === 'bigint' ? app.appendSmallInt(Number(v)) : wrong();
-    case 'INTEGER': return typeof v === 'number' || typeof v === 'bigint' ? app.appendInteger(Number(v)) : wrong();
-    case 'BIGINT': return typeof v === 'bigint' ? app.appendBigInt(v) : typeof v === 'number' && Number.isSafeInteger(v) ? app.appendBigInt(BigInt(v)) : wrong();
-    case 'DOUBLE': return typeof v === 'number' ? app.appendDouble(v) : wrong();
-    case 'VARCHAR': return typeof v === 'string' ? app.appendVarchar(v) : wrong();
+    case 'BOOLEAN': if (typeof v === 'boolean') return app.appendBoolean(v); break;
+    case 'SMALLINT': if (typeof v === 'number' || typeof v === 'bigint') return app.appendSmallInt(Number(v)); break;
+    case 'INTEGER': if (typeof v === 'number' || typeof v === 'bigint') return app.appendInteger(Number(v)); break;
+    case 'BIGINT':
+      if (typeof v === 'bigint') return app.appendBigInt(v);
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return app.appendBigInt(BigInt(v));
+      break;
+    case 'DOUBLE': if (typeof v === 'number') return app.appendDouble(v); break;
+    case 'VARCHAR': if (typeof v === 'string') return app.appendVarchar(v); break;
     case 'JSON_TEXT': return app.appendVarchar(v instanceof JsonText ? v.text : typeof v === 'string' ? v : JSON.stringify(encodeValue(v)));
-    case 'DECIMAL_TEXT': return v instanceof Decimal ? app.appendVarchar(v.text) : typeof v === 'number' || typeof v === 'bigint' ? app.appendVarchar(String(v)) : wrong();
+    case 'DECIMAL_TEXT':
+      if (v instanceof Decimal) return app.appendVarchar(v.text);
+      if (typeof v === 'number' || typeof v === 'bigint') return app.appendVarchar(String(v));
+      break;
     case 'DATE':
-      if (!(v instanceof DateValue)) return wrong();
-      return app.appendDate(v.days === 'infinity' ? DuckDBDateValue.PosInf : v.days === '-infinity' ? DuckDBDateValue.NegInf : new DuckDBDateValue(v.days));
+      if (v instanceof DateValue) return app.appendDate(v.days === 'infinity' ? DuckDBDateValue.PosInf : v.days === '-infinity' ? DuckDBDateValue.NegInf : new DuckDBDateValue(v.days));
+      break;
     case 'TIMESTAMP':
-      if (!(v instanceof Timestamp)) return wrong();
-      return app.appendTimestamp(v.micros === 'infinity' ? DuckDBTimestampValue.PosInf : v.micros === '-infinity' ? DuckDBTimestampValue.NegInf : new DuckDBTimestampValue(v.micros));
+      if (v instanceof Timestamp) return app.appendTimestamp(v.micros === 'infinity' ? DuckDBTimestampValue.PosInf : v.micros === '-infinity' ? DuckDBTimestampValue.NegInf : new DuckDBTimestampValue(v.micros));
+      break;
     case 'TIMESTAMPTZ':
-      if (!(v instanceof Timestamp)) return wrong();
-      return app.appendTimestampTZ(v.micros === 'infinity' ? DuckDBTimestampTZValue.PosInf : v.micros === '-infinity' ? DuckDBTimestampTZValue.NegInf : new DuckDBTimestampTZValue(v.micros));
-    case 'TIME': return v instanceof TimeValue && v.offsetSeconds === undefined ? app.appendTime(new DuckDBTimeValue(v.micros)) : wrong();
-    case 'BLOB': return v instanceof Uint8Array ? app.appendBlob(v) : wrong();
+      if (v instanceof Timestamp) return app.appendTimestampTZ(v.micros === 'infinity' ? DuckDBTimestampTZValue.PosInf : v.micros === '-infinity' ? DuckDBTimestampTZValue.NegInf : new DuckDBTimestampTZValue(v.micros));
+      break;
+    case 'TIME': if (v instanceof TimeValue && v.offsetSeconds === undefined) return app.appendTime(new DuckDBTimeValue(v.micros)); break;
+    case 'BLOB': if (v instanceof Uint8Array) return app.appendBlob(v); break;
     case 'codec': return app.appendVarchar(JSON.stringify(encodeValue(v)));
   }
+  throw new MergeError(`column ${col.name} of ${schema.source}.${schema.schema}.${schema.table} (schema version ${schema.version}) is ${col.type.kind} but a row holds ${describe(v)}; the source's type mapping and the schema disagree, so the row cannot be written without changing it.`, { column: col.name });
 }
 
 function describe(v: Value): string {

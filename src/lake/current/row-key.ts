@@ -7,18 +7,35 @@ import { encodeValue, type Row, type Value } from '../../core/values.ts';
 import { MergeError } from './errors.ts';
 
 /**
- * The canonical key of a row: the JSON of its primary-key values in key order. Throws a
+ * The canonical key of a row: each primary-key value as a type tag, its text length and its
+ * text, in key order (`i3:42` for the bigint 42, `s5:hello`; other types as their codec
+ * JSON), so keys of different types never collide and the string needs no escaping. Throws a
  * {@link MergeError} naming the table when a key column is absent from `row`.
  */
 export function keyString(row: Row, primaryKey: readonly string[], table: string): string {
-  const vals: Value[] = [];
-  for (const c of primaryKey) {
-    if (!Object.hasOwn(row, c)) {
+  let out = '';
+  for (let i = 0; i < primaryKey.length; i++) {
+    const c = primaryKey[i] as string;
+    const v = row[c];
+    if (v === undefined && !Object.hasOwn(row, c)) {
       throw new MergeError(`change for table ${table} lacks primary-key column ${JSON.stringify(c)}; the source must send every key column in key/before/after.`, { table, column: c });
     }
-    vals.push(row[c] as Value);
+    out += part(v as Value);
   }
-  return JSON.stringify(encodeValue(vals));
+  return out;
+}
+
+function part(v: Value): string {
+  let tag: string;
+  let text: string;
+  switch (typeof v) {
+    case 'bigint': tag = 'i'; text = v.toString(); break;
+    case 'string': tag = 's'; text = v; break;
+    case 'number': tag = 'n'; text = Object.is(v, -0) ? '-0' : String(v); break;
+    case 'boolean': tag = 'b'; text = v ? '1' : '0'; break;
+    default: tag = 'j'; text = JSON.stringify(encodeValue(v));
+  }
+  return `${tag}${text.length}:${text}`;
 }
 
 /** true when `row` carries every primary-key column (e.g. a `before` image with the old key). */

@@ -46,6 +46,7 @@ test('randomized workload through Parquet files: after every merge the table equ
   const w = new Workload({ seed, truncateRate: 0.002, resnapshotRate: 0.002 });
   let prev: ChangeEvent[] = [];
   let partial = 0;
+  const paths = { sql: 0, js: 0 };
   for (let i = 0; i < 60; i++) {
     const batch = w.next(1 + Math.floor(rand() * (rand() < 0.3 ? 8 : 150)));
     for (let j = batch.length - 1; j > 0; j--) {
@@ -54,12 +55,15 @@ test('randomized workload through Parquet files: after every merge the table equ
     }
     const res = await merge(fx, state, rand() < 0.2 ? [...prev, ...batch] : batch, i);
     if (res.bucketsRewritten < 8) partial++;
+    paths.sql += res.groups.sql;
+    paths.js += res.groups.js;
     assert.deepEqual(await rowsOf(fx, state), canonRows(w.truth.values(), schema), `seed ${seed}, merge ${i}`);
     assert.deepEqual(await duckSummary(fx, state), truthSummary(w), `seed ${seed}, merge ${i} (DuckDB SQL reader)`);
     prev = batch;
   }
   // Small batches must not rewrite the whole table: that is the point of key buckets.
   assert.ok(partial > 0, 'some merges rewrote only some buckets');
+  assert.ok(paths.sql > 0 && paths.js > 0, `both merge paths ran: ${JSON.stringify(paths)}`);
   assert.ok(fx.metrics.get('hydrant_merge_changes_total', { table: 'gen.public.accounts' }) > 0);
   assert.equal(fx.metrics.get('hydrant_current_rows', { table: 'gen.public.accounts' }), w.truth.size);
 });
