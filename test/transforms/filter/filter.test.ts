@@ -33,6 +33,12 @@ test('filter config needs exactly one predicate and a valid regex', () => {
   assert.equal(filter.config.safeParse({ drop_when: { field: 'a', equals: 1 }, keep_when: { field: 'a', equals: 1 } }).success, false);
   const bad = filter.config.safeParse({ drop_when: { field: 'a', matches: '(' } });
   assert.equal(bad.success, false);
-  assert.match(JSON.stringify(bad.error?.issues), /invalid condition/);
-  assert.equal(filter.config.safeParse({ drop_when: { field: 'a', bogus: 1 } }).success, false);
+  assert.deepEqual(bad.error?.issues.map((i) => i.path.join('.')), ['drop_when.matches']);
+  assert.match(JSON.stringify(bad.error?.issues), /invalid regular expression/);
+  const nested = filter.config.safeParse({ drop_when: { any: [{ field: 'a', equals: 1 }, { all: [{ field: 'b', bogus: 2 }] }] } });
+  const unknownKey = nested.error?.issues.find((i) => /bogus/.test(i.message));
+  assert.equal(unknownKey?.path.join('.'), 'drop_when.any.1.all.0', 'nested problems keep their path');
+  assert.match(JSON.stringify(filter.config.safeParse({ drop_when: { field: 'a' } }).error?.issues), /at least one test for field "a"/);
+  assert.match(JSON.stringify(filter.config.safeParse({ drop_when: { all: [{ field: 'a', equals: 1 }], equals: 2 } }).error?.issues), /equals needs a field/);
+  assert.match(JSON.stringify(filter.config.safeParse({ drop_when: { any: [{ field: 'a', equals: 1 }], not: { field: 'b', equals: 1 } } }).error?.issues), /exactly one of all, any, not or field; found any, not/);
 });
