@@ -27,7 +27,7 @@ const redact = z.strictObject({
 const random = z.strictObject({
   ...common,
   action: z.literal('random').describe('Replace the value with a fresh random token (unlinkable; breaks joins)'),
-  length: z.number().int().min(8).max(64).default(16).describe('Length of the random hex token'),
+  length: z.number().int().min(8).max(64).default(16).describe('random: length of the hex token (default 16)'),
 });
 
 /** Mask characters, keeping the last N (and/or first N), or keeping an email's domain. */
@@ -35,7 +35,7 @@ const mask = z.strictObject({
   ...common,
   action: z.literal('mask').describe('Mask characters of a text value'),
   mode: z.enum(['keep_last', 'email_domain']).default('keep_last').describe('`keep_last`: keep `keep_last` trailing (and `keep_first` leading) characters; `email_domain`: mask the local part and keep `@domain`'),
-  keep_last: z.number().int().min(0).default(4).describe('Trailing characters kept in `keep_last` mode'),
+  keep_last: z.number().int().min(0).default(4).describe('mask: trailing characters kept in `keep_last` mode (default 4)'),
   keep_first: z.number().int().min(0).default(0).describe('Leading characters kept in `keep_last` mode'),
   mask_char: z.string().length(1).default('*').describe('Character written over masked characters'),
 });
@@ -50,7 +50,7 @@ const hash = z.strictObject({
 const pseudonymize = z.strictObject({
   ...common,
   action: z.literal('pseudonymize').describe('Keyed, deterministic pseudonym (HMAC-SHA-256 for text; a keyed permutation that keeps integers integers, in range and distinct)'),
-  length: z.number().int().min(16).max(64).default(32).describe('Hex characters of a text token (32 = 128 bits, so distinct keys stay distinct)'),
+  length: z.number().int().min(16).max(64).default(32).describe('pseudonymize: hex characters of a text token (default 32 = 128 bits, so distinct keys stay distinct)'),
   prefix: z.string().default('').describe('Text put before a text token, e.g. `cust_`'),
 });
 
@@ -58,7 +58,7 @@ const pseudonymize = z.strictObject({
 const tokenize = z.strictObject({
   ...common,
   action: z.literal('tokenize').describe('Keyed format-preserving token: digits stay digits, letters stay letters (case kept), other characters and the length are kept'),
-  keep_last: z.number().int().min(0).default(0).describe('Trailing characters left as they are (e.g. 4 for card numbers)'),
+  keep_last: z.number().int().min(0).default(0).describe('tokenize: trailing characters left as they are, e.g. 4 for card numbers (default 0)'),
 });
 
 /** Coarsen a value: dates to month or year, numbers to buckets, birth dates to ages. */
