@@ -79,6 +79,8 @@ export class WorkerPool {
   readonly #queue: Job[] = [];
   #nextId = 0;
   #closed = false;
+  #peakBusy = 0;
+  #spawned = 0;
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
@@ -97,6 +99,11 @@ export class WorkerPool {
       this.#queue.push({ event, timeoutMs, resolve, reject });
       this.#pump();
     });
+  }
+
+  /** Most invocations that ran at once, and workers started so far (for tests and metrics). */
+  stats(): { readonly peakBusy: number; readonly workersStarted: number; readonly workers: number } {
+    return { peakBusy: this.#peakBusy, workersStarted: this.#spawned, workers: this.#slots.length };
   }
 
   /** Terminates every worker; queued invocations are rejected. */
@@ -158,6 +165,7 @@ export class WorkerPool {
       if (!slot.dead) void this.#kill(slot, new InvocationError(`the function's worker exited with code ${code}`));
     });
     this.#slots.push(slot);
+    this.#spawned++;
     return slot;
   }
 
@@ -168,6 +176,7 @@ export class WorkerPool {
       void this.#kill(slot, new InvocationError(`the function did not answer within ${job.timeoutMs} ms; its worker was terminated`, true));
     }, job.timeoutMs);
     slot.job = { ...job, id, timer };
+    this.#peakBusy = Math.max(this.#peakBusy, this.#slots.filter((s) => s.job !== undefined).length);
     slot.ready.then(
       () => {
         if (slot.job?.id === id && !slot.dead) slot.worker.postMessage({ id, event: job.event });
