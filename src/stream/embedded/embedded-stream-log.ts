@@ -139,45 +139,49 @@ export class EmbeddedStreamLog implements StreamLog {
     return new HashKeyRouter(meta.shards.filter((s) => !s.closed).map((s) => ({ range: { start: BigInt(s.start), end: BigInt(s.end) }, target: shards.get(s.shardId) as ShardLog })));
   }
 
-  async #stream(name: string): Promise<StreamHandle> {
+  /**
+   * The open handle of a stream. The promise is cached before the first await, so concurrent
+   * callers share one handle (two handles would mean two writers on the same files).
+   */
+  #stream(name: string, create?: { readonly shards: number }): Promise<StreamHandle> {
     this.#check();
     let h = this.#streams.get(name);
     if (h === undefined) {
       this.#validName(name);
-      const dir = join(this.#root, name);
-      const exists = await stat(join(dir, 'stream.json')).then(() => true, () => false);
-      if (!exists) throw new NotFoundError(`stream ${JSON.stringify(name)} does not exist in ${this.#root}; create it with ensureStream or list streams with \`hydrant stream list\`.`, { stream: name });
-      h = readStreamMeta(dir).then((meta) => this.#open(dir, meta));
-      this.#streams.set(name, h);
-      h.catch(() => this.#streams.delete(name));
+      const loading = this.#load(name, create);
+      this.#streams.set(name, loading);
+      loading.catch(() => {
+        if (this.#streams.get(name) === loading) this.#streams.delete(name);
+      });
+      h = loading;
     }
     return h;
+  }
+
+  async #load(name: string, create: { readonly shards: number } | undefined): Promise<StreamHandle> {
+    const dir = join(this.#root, name);
+    const exists = await stat(join(dir, 'stream.json')).then(() => true, () => false);
+    if (exists) return this.#open(dir, await readStreamMeta(dir));
+    if (create === undefined) throw new NotFoundError(`stream ${JSON.stringify(name)} does not exist in ${this.#root}; create it with ensureStream or list streams with \`hydrant stream list\`.`, { stream: name });
+    this.#writable(`create stream ${name}`);
+    const now = Date.now();
+    const meta: StreamMeta = {
+      version: 1, name, createdAt: now, nextShardIndex: create.shards,
+      shards: evenRanges(create.shards).map((r, i) => ({ shardId: shardIdFor(i), start: r.start.toString(), end: r.end.toString(), parentShardIds: [], closed: false, createdAt: now })),
+    };
+    await mkdir(dir, { recursive: true });
+    await writeStreamMeta(dir, meta);
+    return this.#open(dir, meta);
   }
 
   async ensureStream(name: string, options: { readonly shards: number }): Promise<StreamDescription> {
     this.#check();
     this.#validName(name);
-    const existing = this.#streams.get(name) ?? (await stat(join(this.#root, name, 'stream.json')).then(() => this.#stream(name), () => undefined));
-    if (existing !== undefined) {
-      const d = describeMeta((await existing).meta);
-      const open = d.shards.filter((s) => !s.closed).length;
-      if (open !== options.shards) this.#logger.warn('stream log: stream exists with a different shard count; it keeps its layout. Change it with reshard (split/merge).', { stream: name, openShards: open, requested: options.shards });
-      return d;
-    }
-    this.#writable(`create stream ${name}`);
-    const dir = join(this.#root, name);
-    const now = Date.now();
-    const meta: StreamMeta = {
-      version: 1, name, createdAt: now, nextShardIndex: options.shards,
-      shards: evenRanges(options.shards).map((r, i) => ({ shardId: shardIdFor(i), start: r.start.toString(), end: r.end.toString(), parentShardIds: [], closed: false, createdAt: now })),
-    };
-    const h = (async () => {
-      await mkdir(dir, { recursive: true });
-      await writeStreamMeta(dir, meta);
-      return this.#open(dir, meta);
-    })();
-    this.#streams.set(name, h);
-    return describeMeta((await h).meta);
+    if (!Number.isInteger(options.shards) || options.shards < 1 || options.shards > 10_000) throw new HydrantError('INVALID_SHARD_COUNT', `stream ${name}: shard count must be an integer in 1..10000, got ${options.shards}`);
+    const d = describeMeta((await this.#stream(name, options)).meta);
+    const open = d.shards.filter((s) => !s.closed).length;
+    if (open !== options.shards) this.#logger.warn('stream log: stream exists with a different shard count; it keeps its layout. Change it with reshard (split/merge).', { stream: name, openShards: open, requested: options.shards });
+    return d;
   }
 
   async describeStream(name: string): Promise<StreamDescription> {

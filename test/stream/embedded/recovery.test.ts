@@ -183,3 +183,16 @@ test('read-only open changes no file: a tail in flight is neither truncated nor 
   assert.deepEqual(await ro.listStreams(), ['s']);
   await ro.close();
 }));
+
+test('concurrent first use of a stream shares one handle (one writer per shard)', () => withDir(async (dataDir) => {
+  let log = open(dataDir);
+  const created = await Promise.all([log.ensureStream('c', { shards: 1 }), log.ensureStream('c', { shards: 1 })]);
+  assert.deepEqual(created[0], created[1]);
+  await log.close();
+  log = open(dataDir);
+  // Nothing cached yet: every append opens the stream concurrently.
+  const res = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append('c', [{ partitionKey: 'k', data: enc(`v${i}`) }])));
+  assert.equal(new Set(res.map((r) => r[0]!.sequence)).size, 20, 'no sequence handed out twice');
+  assert.equal((await readAll(log, 'c', res[0]![0]!.shardId)).length, 20);
+  await log.close();
+}));
