@@ -5,6 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
+import type { ComponentDescriptor } from '../core/component.ts';
 import type { ConfigIssue } from '../core/errors.ts';
 import { deliveryKinds } from '../delivery/registry.ts';
 import { sourceKinds } from '../sources/registry.ts';
@@ -72,6 +73,8 @@ export function validatePipelineText(text: string, file: string, options: Valida
   }
 
   if (issues.length > 0 || !top.success) return { ok: false, issues: sortIssues(issues) };
+  // No issues, so every component has its descriptor and parsed config.
+  const described = <T>(c: Checked<T>): ComponentDescriptor<any, T> => c.descriptor as ComponentDescriptor<any, T>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const p = top.data;
   const spec: PipelineSpec = {
     file: resolve(file),
@@ -80,17 +83,18 @@ export function validatePipelineText(text: string, file: string, options: Valida
     lake: p.lake,
     state: p.state,
     streams: Object.fromEntries(Object.entries(p.streams).map(([name, s]) => [name, { name, ...s } satisfies StreamSpec])),
-    sources: Object.fromEntries(Object.entries(components.sources).map(([name, c]) => [name, { name, type: c.type, descriptor: c.descriptor, config: c.config, stream: c.edge['stream'] as string, transforms: c.edge['transforms'] as string[] } satisfies SourceSpec])),
-    transforms: Object.fromEntries(Object.entries(components.transforms).map(([name, c]) => [name, { name, type: c.type, descriptor: c.descriptor, config: c.config } satisfies TransformSpec])),
-    deliveries: Object.fromEntries(Object.entries(components.deliveries).map(([name, c]) => [name, { name, type: c.type, descriptor: c.descriptor, config: c.config, stream: c.edge['stream'] as string, transforms: c.edge['transforms'] as string[] } satisfies DeliverySpec])),
+    sources: Object.fromEntries(Object.entries(components.sources).map(([name, c]) => [name, { name, type: c.type, descriptor: described(c), config: c.config, stream: c.edge['stream'] as string, transforms: c.edge['transforms'] as string[] } satisfies SourceSpec])),
+    transforms: Object.fromEntries(Object.entries(components.transforms).map(([name, c]) => [name, { name, type: c.type, descriptor: described(c), config: c.config } satisfies TransformSpec])),
+    deliveries: Object.fromEntries(Object.entries(components.deliveries).map(([name, c]) => [name, { name, type: c.type, descriptor: described(c), config: c.config, stream: c.edge['stream'] as string, transforms: c.edge['transforms'] as string[] } satisfies DeliverySpec])),
   };
   return { ok: true, spec };
 }
 
 interface Checked<T> {
   readonly type: string;
+  /** undefined when the kind is missing or unknown (then an issue was recorded). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly descriptor: import('../core/component.ts').ComponentDescriptor<any, T>;
+  readonly descriptor: ComponentDescriptor<any, T> | undefined;
   readonly config: unknown;
   readonly edge: Record<string, unknown>;
 }
@@ -100,7 +104,7 @@ function checkSection<T>(
   section: Section,
   value: unknown,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  kinds: ReadonlyArray<import('../core/component.ts').ComponentDescriptor<any, T>>,
+  kinds: ReadonlyArray<ComponentDescriptor<any, T>>,
   edgeSchema: z.ZodObject,
   file: string,
   doc: YamlDocument,
@@ -124,14 +128,14 @@ function checkSection<T>(
     }
     const type = entry['type'];
     if (typeof type !== 'string') {
-      out[name] = { type: '', descriptor: undefined as never, config: undefined, edge: edgeData };
+      out[name] = { type: '', descriptor: undefined, config: undefined, edge: edgeData };
       continue;
     }
     const descriptor = kinds.find((k) => k.kind === type);
     if (descriptor === undefined) {
       const guess = didYouMean(type, known);
       issues.push({ file, line: doc.lineOf([...base, 'type']), path: formatPath([...base, 'type']), message: `unknown ${KIND_WORD[section]} type ${JSON.stringify(type)}${guess === undefined ? '' : `; did you mean ${JSON.stringify(guess)}?`} (known ${section}: ${known.join(', ') || 'none are registered'})` });
-      out[name] = { type, descriptor: undefined as never, config: undefined, edge: edgeData };
+      out[name] = { type, descriptor: undefined, config: undefined, edge: edgeData };
       continue;
     }
     const parsed = (descriptor.config as z.ZodType).safeParse(rest);
