@@ -6,7 +6,6 @@
 import type { TableSchema } from '../../core/schema.ts';
 import type { Row, Value } from '../../core/values.ts';
 import { DateValue, Timestamp } from '../../core/values.ts';
-import { canonicalText } from '../common/text.ts';
 
 /** Kinds of personal data recognized. */
 export type PiiKind = 'name' | 'email' | 'phone' | 'address' | 'birth_date' | 'ip' | 'card_number' | 'national_id' | 'person_key';
