@@ -85,6 +85,7 @@ export class EmbeddedStreamLog implements StreamLog {
   readonly #streams = new Map<string, Promise<StreamHandle>>();
   readonly #stats = { appends: 0, recordsAppended: 0, fsyncs: 0, bytesRead: 0 };
   #timer: NodeJS.Timeout | undefined;
+  #retentionRun: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(options: EmbeddedStreamLogOptions) {
@@ -320,6 +321,13 @@ export class EmbeddedStreamLog implements StreamLog {
   /** Runs retention on every stream now; returns what was deleted or held. */
   async enforceRetention(now: number = Date.now()): Promise<RetentionReport[]> {
     this.#writable('run retention');
+    // One run at a time: two runs deciding on the same oldest segments would delete twice.
+    const run = this.#retentionRun.then(() => this.#retain(now));
+    this.#retentionRun = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  async #retain(now: number): Promise<RetentionReport[]> {
     const out: RetentionReport[] = [];
     for (const name of await this.listStreams()) {
       const h = await this.#stream(name);

@@ -108,3 +108,11 @@ test('pipeline stream settings map onto the retention policy', async () => {
   assert.ok((log.retentionFor('b').holdCapBytes ?? 0) > 0, 'hold is always bounded by default');
   await log.close();
 });
+
+test('concurrent retention runs do not delete more than one run would', () => setup({ maxAgeMs: undefined, maxBytes: 6000 }, async ({ log, shard }) => {
+  const reports = await Promise.all([log.enforceRetention(), log.enforceRetention(), log.enforceRetention()]);
+  const info = await log.shardInfo('s', shard);
+  assert.ok(info.bytes > 6000 - 2048 - 200, `kept ${info.bytes} bytes`);
+  assert.equal(reports.map((r) => r[0]!.deletedRecords).reduce((a, b) => a + b, 0) + info.records, 200);
+  assert.equal((await readAll(log, 's', shard)).length, info.records);
+}));
