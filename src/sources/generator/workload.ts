@@ -8,7 +8,8 @@
  * Proportions (after a bootstrap of 20 customers and 10 products), by transaction:
  * order placed 25%, order status change 30%, customer insert 12%, product price/stock change
  * 10%, customer update 6%, product insert 3%, item removed from a pending order 2%, customer
- * delete 1%, old order deleted 1% (plus its items).
+ * delete 1%, old order deleted 1% (plus its items). At most 5,000 customers, 2,000 products
+ * and 10,000 orders (with their items) are remembered; older rows go cold (see LIVE_CAP).
  */
 import type { ChangeEvent, ChangeOp } from '../../core/change-event.ts';
 import { DateValue, Decimal, Timestamp, type Row } from '../../core/values.ts';
@@ -68,7 +69,18 @@ class RowSet {
   pick(rng: Prng): bigint {
     return rng.pick(this.#ids);
   }
+  /** The id inserted longest ago that is still here (Map keeps insertion order). */
+  oldest(): bigint | undefined {
+    return this.#rows.keys().next().value;
+  }
 }
+
+/**
+ * Most rows the workload remembers per table. Beyond that the oldest rows go "cold": they are
+ * forgotten without an event and never updated again, so memory stays bounded however many
+ * events are generated (count: 0 runs forever).
+ */
+const LIVE_CAP = { customers: 5000, products: 2000, orders: 10_000 } as const;
 
 function cents(c: number): Decimal {
   return new Decimal(`${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`);
@@ -190,6 +202,7 @@ export class Workload {
       created_at: this.#txTime,
     };
     this.#customers.set(id, row);
+    if (this.#customers.size > LIVE_CAP.customers) this.#customers.delete(this.#customers.oldest() as bigint);
     this.#emit('customers', 'insert', null, row);
   }
 
@@ -213,6 +226,7 @@ export class Workload {
     const id = this.#id('products');
     const row: Row = { id, name: `${this.#rng.pick(PRODUCT_ADJECTIVES)} ${this.#rng.pick(PRODUCT_NOUNS)}`, price: cents(this.#rng.int(199, 24999)), stock: this.#rng.int(0, 500) };
     this.#products.set(id, row);
+    if (this.#products.size > LIVE_CAP.products) this.#products.delete(this.#products.oldest() as bigint);
     this.#emit('products', 'insert', null, row);
   }
 
@@ -240,12 +254,19 @@ export class Workload {
     }
     const order: Row = { id: orderId, customer_id: this.#customers.pick(this.#rng), status: 'pending', total: cents(total), placed_at: this.#txTime };
     this.#orders.set(orderId, order);
+    if (this.#orders.size > LIVE_CAP.orders) this.#forgetOrder(this.#orders.oldest() as bigint);
     this.#emit('orders', 'insert', null, order);
     this.#orderItems.set(orderId, items.map((r) => r['id'] as bigint));
     for (const it of items) {
       this.#items.set(it['id'] as bigint, it);
       this.#emit('order_items', 'insert', null, it);
     }
+  }
+
+  #forgetOrder(orderId: bigint): void {
+    for (const itemId of this.#orderItems.get(orderId) ?? []) this.#items.delete(itemId);
+    this.#orderItems.delete(orderId);
+    this.#orders.delete(orderId);
   }
 
   #advanceOrder(): void {
