@@ -23,7 +23,9 @@ export interface BuiltPipeline {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDescriptor<T> = ComponentDescriptor<any, T>;
 
-function find<T>(list: ReadonlyArray<AnyDescriptor<T>>, kind: string, what: string, path: string, file: string): AnyDescriptor<T> {
+function find<T>(list: ReadonlyArray<AnyDescriptor<T>>, c: ComponentSpec, what: string, path: string, file: string): AnyDescriptor<T> {
+  if (c.descriptor !== undefined) return c.descriptor as AnyDescriptor<T>;
+  const kind = c.type;
   const d = list.find((x) => x.kind === kind);
   if (d === undefined) throw new ConfigError([{ file, line: undefined, path, message: `unknown ${what} type ${JSON.stringify(kind)}; known: ${list.map((x) => x.kind).join(', ') || '(none)'}` }]);
   return d;
@@ -32,9 +34,9 @@ function find<T>(list: ReadonlyArray<AnyDescriptor<T>>, kind: string, what: stri
 /** Creates every component of `spec`. `ctxFor(name)` gives each its context. */
 export async function buildComponents(spec: RuntimeSpec, ctxFor: (name: string) => ComponentContext): Promise<BuiltPipeline> {
   const out: BuiltPipeline = { sources: new Map(), transforms: new Map(), deliveries: new Map() };
-  for (const [name, t] of Object.entries(spec.transforms)) out.transforms.set(name, await find(transformKinds, t.type, 'transform', `transforms.${name}.type`, spec.name).create(t.config, ctxFor(name)));
-  for (const [name, s] of Object.entries(spec.sources)) out.sources.set(name, await find(sourceKinds, s.type, 'source', `sources.${name}.type`, spec.name).create(s.config, ctxFor(name)));
-  for (const [name, d] of Object.entries(spec.deliveries)) out.deliveries.set(name, await find(deliveryKinds, d.type, 'delivery', `deliveries.${name}.type`, spec.name).create(d.config, ctxFor(name)));
+  for (const [name, t] of Object.entries(spec.transforms)) out.transforms.set(name, await find(transformKinds, t, 'transform', `transforms.${name}.type`, spec.name).create(t.config, ctxFor(name)));
+  for (const [name, s] of Object.entries(spec.sources)) out.sources.set(name, await find(sourceKinds, s, 'source', `sources.${name}.type`, spec.name).create(s.config, ctxFor(name)));
+  for (const [name, d] of Object.entries(spec.deliveries)) out.deliveries.set(name, await find(deliveryKinds, d, 'delivery', `deliveries.${name}.type`, spec.name).create(d.config, ctxFor(name)));
   return out;
 }
 

@@ -3,11 +3,15 @@
  * full spec; {@link RuntimeSpec} is the narrow structural subset, so the runner can also be
  * driven from code (the demo, tests) without a file.
  */
+import type { ComponentDescriptor } from '../core/component.ts';
 import type { LakeConfig } from '../lake/lake-config.ts';
 
 /** A component entry: its kind and its already validated config. */
 export interface ComponentSpec {
   readonly type: string;
+  /** The descriptor to build it with; looked up in the registry by `type` when absent. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly descriptor?: ComponentDescriptor<any, unknown>;
   /** Config as validated by the descriptor's schema (defaults applied). */
   readonly config: unknown;
 }
