@@ -93,3 +93,34 @@ test('ConnectionError and BackoffError from a source and a delivery are retried 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a non-retryable error stops the pipeline: run() rejects with it after closing everything', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hydrant-fatal-'));
+  try {
+    const base = runtimeSpecFromPlain({
+      name: 'fatal',
+      streams: { changes: { shards: 1 } },
+      sources: { shop: { type: 'generator', stream: 'changes', seed: SEED, count: 0, rate: 1000 } },
+      deliveries: { out: { type: 'file', stream: 'changes' } },
+    }, dir);
+    const broken: ComponentDescriptor<typeof fileDelivery.config, Delivery> = {
+      ...fileDelivery,
+      create: () => ({
+        start: async () => {},
+        write: async () => {
+          throw new Error('disk on fire');
+        },
+        flush: async () => {},
+        close: async () => {},
+      }),
+    };
+    const spec: RuntimeSpec = { ...base, deliveries: { out: { ...base.deliveries['out']!, descriptor: broken } } };
+    const runner = await PipelineRunner.open(spec, { logger: createLogger({ level: 'error', sink: () => {} }) });
+    await assert.rejects(runner.run(), /disk on fire/);
+    // The stores were closed (the state store's lock released): the pipeline can be reopened.
+    const again = await PipelineRunner.open(base, { untilCaughtUp: true, logger: createLogger({ level: 'error', sink: () => {} }) });
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
