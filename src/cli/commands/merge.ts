@@ -1,8 +1,9 @@
 /**
- * `hydrant merge FILE [TABLE...] [--interval S] [--buckets N] [--grace S]`: brings the
- * current-state tables of a pipeline's lake up to date with the change objects in its catalog
- * (all tables, or the named ones: `source.schema.table`, `schema.table` or `table`). With
- * `--interval` it keeps merging every S seconds until SIGINT/SIGTERM.
+ * `hydrant merge FILE [TABLE...] [--interval S] [--buckets N] [--grace S] [--compact]`: brings
+ * the current-state tables of a pipeline's lake up to date with the change objects in its
+ * catalog (all tables, or the named ones: `source.schema.table`, `schema.table` or `table`).
+ * With `--interval` it keeps merging every S seconds until SIGINT/SIGTERM; with `--compact` it
+ * first compacts small change objects (docs/current-state.md).
  *
  * Uses the pipeline's embedded state store, so it runs while `hydrant run` is not running on
  * the same data directory (the store's lock says so otherwise).
@@ -17,8 +18,9 @@ import { EmbeddedStateStore } from '../../state/embedded/embedded-state-store.ts
 import { openObjectStore } from '../../lake/lake-config.ts';
 import { MergeEngine } from '../../lake/current/merge-engine.ts';
 import { MergeJob, type TableMergeReport } from '../../lake/current/merge-job.ts';
+import { compactChangeObjects } from '../../lake/current/compaction.ts';
 
-const USAGE = 'hydrant merge FILE [TABLE...] [--interval SECONDS] [--buckets N] [--grace SECONDS]';
+const USAGE = 'hydrant merge FILE [TABLE...] [--interval SECONDS] [--buckets N] [--grace SECONDS] [--compact [--target-mib N]]';
 
 /** Parsed `merge` arguments. */
 export interface MergeArgs {
@@ -27,6 +29,8 @@ export interface MergeArgs {
   readonly intervalS: number | undefined;
   readonly buckets: number;
   readonly graceS: number;
+  readonly compact: boolean;
+  readonly targetMiB: number;
 }
 
 function num(flag: string, v: string | undefined, min: number, max: number, integer: boolean): number {
@@ -44,6 +48,8 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
   let intervalS: number | undefined;
   let buckets = 16;
   let graceS = 600;
+  let compact = false;
+  let targetMiB = 128;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -51,18 +57,20 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
     if (flag === '--interval') intervalS = num(flag, value(), 0.1, 86_400, false);
     else if (flag === '--buckets') buckets = num(flag, value(), 1, 4096, true);
     else if (flag === '--grace') graceS = num(flag, value(), 0, 7 * 86_400, false);
+    else if (a === '--compact') compact = true;
+    else if (flag === '--target-mib') targetMiB = num(flag, value(), 1, 5120, false);
     else if (a.startsWith('-')) throw new HydrantError('USAGE', `unknown option ${a}; usage: ${USAGE}`);
     else if (file === undefined) file = a;
     else tables.push(a);
   }
   if (file === undefined) throw new HydrantError('USAGE', `missing pipeline file; usage: ${USAGE}`);
-  return { file, tables, intervalS, buckets, graceS };
+  return { file, tables, intervalS, buckets, graceS, compact, targetMiB };
 }
 
 function line(r: TableMergeReport): string {
   if (r.result === undefined) return `${r.table}: up to date`;
   const s = r.result.stats;
-  return `${r.table}: version ${r.result.version}, ${r.result.rows} rows; ${s.applied} changes from ${r.objects} objects${r.rebuilt ? ' (rebuilt from history: a change object arrived late)' : ''}, ${s.skipped} already merged, ${r.result.bucketsRewritten} buckets rewritten, ${r.result.filesKept} files kept`;
+  return `${r.table}: version ${r.result.version}, ${r.result.rows} rows; ${s.applied} changes from ${r.objects} objects${r.rebuilt ? ' (rebuilt from history: a change object arrived late)' : ''}, ${s.skipped} already merged, ${r.result.bucketsRewritten} buckets rewritten, ${r.result.filesKept} files kept${r.result.lagSeconds === null ? '' : `, lag ${r.result.lagSeconds.toFixed(1)} s`}`;
 }
 
 export const mergeCommand: Command = {
@@ -79,8 +87,14 @@ export const mergeCommand: Command = {
     const tmpDir = join(spec.dataDir, 'tmp', 'merge');
     const engine = await MergeEngine.open({ state, lake, tmpDir, buckets: a.buckets, graceMs: a.graceS * 1000, metrics });
     const job = new MergeJob({ state, lake, engine, tmpDir, logger });
+    const compact = async (): Promise<void> => {
+      if (!a.compact) return;
+      const c = await compactChangeObjects({ state, lake, conn: engine.connection, tmpDir }, { targetBytes: a.targetMiB * 1024 * 1024, graceMs: a.graceS * 1000, metrics });
+      if (c.compacted > 0 || c.deleted > 0) process.stdout.write(`compaction: ${c.replaced} small change objects into ${c.compacted}, ${c.deleted} replaced objects deleted\n`);
+    };
     try {
       if (a.intervalS === undefined) {
+        await compact();
         for (const r of await job.mergeAll(a.tables)) process.stdout.write(line(r) + '\n');
         return 0;
       }
@@ -90,6 +104,7 @@ export const mergeCommand: Command = {
       process.once('SIGTERM', stop);
       try {
         while (!ac.signal.aborted) {
+          await compact();
           for (const r of await job.mergeAll(a.tables)) if (r.result !== undefined) process.stdout.write(line(r) + '\n');
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, a.intervalS! * 1000);

@@ -78,6 +78,8 @@ export interface MergeResult {
   readonly filesKept: number;
   /** Bucket groups merged in SQL (whole-row changes) and in JavaScript (TOAST, key moves). */
   readonly groups: { readonly sql: number; readonly js: number };
+  /** Seconds from the source commit of the batch's oldest change to this version's commit (null when nothing was applied). */
+  readonly lagSeconds: number | null;
 }
 
 export class MergeEngine {
@@ -112,7 +114,7 @@ export class MergeEngine {
     const { ordered, skipped } = orderChanges(input.events, input.rebuild === true ? undefined : (head.highWater ?? undefined));
     const stats: ApplyStats = { applied: 0, skipped, truncates: 0, missingPrevious: 0 };
     if (ordered.length === 0 && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
-      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 } };
+      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 }, lagSeconds: null };
     }
     let schemaVersion = head.schemaVersion;
     for (const e of ordered) if (e.schemaVersion > schemaVersion) schemaVersion = e.schemaVersion;
@@ -190,9 +192,9 @@ export class MergeEngine {
       [{ key: keys.head, equals: head.version === 0 ? undefined : { version: head.version } }],
     );
     crashPoint('current.merge.manifest-committed');
-    this.#recordMetrics(id, ordered, next, now());
+    const lagSeconds = this.#recordMetrics(id, ordered, next, now());
     await cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: now() });
-    return { version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept.length, groups };
+    return { version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept.length, groups, lagSeconds };
   }
 
   /** Deletes replaced files whose grace period has passed and files of failed merges. */
@@ -255,17 +257,19 @@ export class MergeEngine {
     return { bucket, key, rows: n, bytes, schemaVersion: schema.version };
   }
 
-  #recordMetrics(id: string, ordered: readonly ChangeEvent[], m: Manifest, now: number): void {
-    const metrics = this.#opts.metrics;
-    if (metrics === undefined) return;
-    const labels = { table: id };
+  #recordMetrics(id: string, ordered: readonly ChangeEvent[], m: Manifest, now: number): number | null {
     // Lag of the oldest change in the batch: the longest any of them waited to become visible.
     let oldest = Infinity;
     for (const e of ordered) oldest = Math.min(oldest, e.source.commitTime.toMillis());
-    if (Number.isFinite(oldest)) metrics.set('hydrant_merge_lag_seconds', 'Seconds from source commit to visible in the current-state table (oldest change of the last merge).', labels, Math.max(0, (now - oldest) / 1000));
+    const lag = Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : null;
+    const metrics = this.#opts.metrics;
+    if (metrics === undefined) return lag;
+    const labels = { table: id };
+    if (lag !== null) metrics.set('hydrant_merge_lag_seconds', 'Seconds from source commit to visible in the current-state table (oldest change of the last merge).', labels, lag);
     metrics.inc('hydrant_merge_changes_total', 'Changes merged into current-state tables.', labels, ordered.length);
     metrics.set('hydrant_current_rows', 'Rows in the current-state table.', labels, m.rows);
     metrics.set('hydrant_current_version', 'Readable version of the current-state table.', labels, m.version);
+    return lag;
   }
 
   /** Closes DuckDB. */

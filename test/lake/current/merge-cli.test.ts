@@ -49,9 +49,10 @@ deliveries:
   writeFileSync(file, pipeline(6000));
   r = hydrant(['run', file, '--until-caught-up']);
   assert.equal(r.status, 0, r.stderr.slice(-3000));
-  r = hydrant(['merge', file, 'orders', 'customers']);
+  r = hydrant(['merge', file, 'orders', 'customers', '--compact', '--target-mib', '1']);
   assert.equal(r.status, 0, r.stderr.slice(-3000));
-  assert.match(r.stdout, /shop\.public\.orders: version 2/);
+  assert.match(r.stdout, /compaction: \d+ small change objects into \d+/);
+  assert.match(r.stdout, /shop\.public\.orders: version 2, .*lag \d+\.\d s/);
   assert.doesNotMatch(r.stdout, /products/);
   r = hydrant(['merge', file]);
   assert.match(r.stdout, /shop\.public\.orders: up to date/);
