@@ -260,3 +260,30 @@ test('a stored position whose slot is gone stops the source with SLOT_LOST and t
     cleanup();
   }
 });
+
+test('a non-superuser role with REPLICATION captures through a table-list publication', async () => {
+  const db = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, logs, cleanup } = testContext('plain', state);
+  await server.query(`do $$ begin if not exists (select 1 from pg_roles where rolname = 'capture') then create role capture login replication; end if; end $$`);
+  await server.query(`grant create on database ${db} to capture`);
+  await server.query(`grant create on schema public to capture`, [], db);
+  await server.query(`set role capture; create table owned (id int primary key, v text); reset role`, [], db);
+  const src = makeSource(server, db, ctx, { user: 'capture', heartbeat_interval_ms: 300 });
+  try {
+    await src.start(null);
+    const pub = await server.query<{ puballtables: boolean }>(`select puballtables from pg_publication where pubname = 'hydrant_plain'`, [], db);
+    assert.equal(pub[0]?.puballtables, false, 'not FOR ALL TABLES without superuser');
+    await server.query(`insert into owned values (1, 'a')`, [], db);
+    const c = await collect(src, state, (x) => x.events.length >= 1);
+    assert.deepEqual(c.events[0]?.after, { id: 1, v: 'a' });
+    assert.ok(logs.some((l) => l.includes('publication_privilege')), 'the preflight warned about the table-list mode');
+    // Idle for a few heartbeat intervals: they must work for this role too.
+    const ac = new AbortController();
+    for (let i = 0; i < 6; i++) await src.ack((await src.next(ac.signal)).position);
+    assert.ok(!logs.some((l) => l.includes('heartbeat failed')), `heartbeats work for this role: ${logs.filter((l) => l.includes('heartbeat')).join('\n')}`);
+  } finally {
+    await src.close();
+    cleanup();
+  }
+});
