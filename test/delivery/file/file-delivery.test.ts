@@ -131,7 +131,7 @@ test('flush keeps a pinned buffer that has not reached its earlier boundary (no 
   }
 });
 
-test('max_age_ms writes out an idle buffer', async () => {
+test('max_age writes out an idle buffer', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hydrant-file-'));
   try {
     const d = make(dir, { max_records: 1000, max_age: '20ms' });
