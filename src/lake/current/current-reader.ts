@@ -30,12 +30,15 @@ export async function readCurrentRows(opts: { readonly state: StateStore; readon
 
 /**
  * A `SELECT` over one version's files that any DuckDB can run: `paths` maps object keys to
- * what DuckDB opens (a local path, or an `s3://` URL with DuckDB's httpfs configured). Older
- * files miss columns added later; `union_by_name` fills them with null. An empty version
- * selects no rows but keeps the columns and their types.
+ * what DuckDB opens (a local path, or an `s3://` URL with DuckDB's httpfs configured). Files
+ * written before a column was added lack it, and `schema` may be newer than every file (a
+ * column added at the source, not merged yet): the files are unioned by name with an empty
+ * relation of the schema's columns, so missing columns read as NULL with their type. An empty
+ * version selects no rows but keeps the columns and their types.
  */
 export function currentTableSelect(m: Manifest, schema: TableSchema, paths: (key: string) => string): string {
+  const empty = `SELECT ${schema.columns.map((c) => `CAST(NULL AS ${sqlTypeOf(c)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
+  if (m.files.length === 0) return empty;
   const cols = schema.columns.map((c) => `CAST(${ident(c.name)} AS ${sqlTypeOf(c)}) AS ${ident(c.name)}`).join(', ');
-  if (m.files.length === 0) return `SELECT ${schema.columns.map((c) => `CAST(NULL AS ${sqlTypeOf(c)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
-  return `SELECT ${cols} FROM read_parquet([${m.files.map((f) => literal(paths(f.key))).join(', ')}], union_by_name = true)`;
+  return `SELECT ${cols} FROM (SELECT * FROM read_parquet([${m.files.map((f) => literal(paths(f.key))).join(', ')}], union_by_name = true) UNION ALL BY NAME ${empty})`;
 }
