@@ -217,6 +217,7 @@ export class PostgresSource implements Source {
     this.#streamXid = undefined;
     for (const w of this.#streams.values()) w.discard();
     this.#streams.clear();
+    this.#relations?.abortStream();
     if (this.#replay !== undefined) {
       this.#replay.reader.close();
       this.#replay = undefined;
@@ -248,7 +249,7 @@ export class PostgresSource implements Source {
         return;
       }
       case 'relation': {
-        const { newSchema } = await (this.#relations as Relations).apply(m);
+        const { newSchema } = await (this.#relations as Relations).apply(m, this.#decoder.inStream ? this.#streamXid : undefined);
         if (newSchema !== undefined) this.#schemas.push(newSchema);
         return;
       }
@@ -275,12 +276,14 @@ export class PostgresSource implements Source {
         if (m.subxid === m.xid) {
           sw.discard();
           this.#streams.delete(m.xid);
+          (this.#relations as Relations).abortStream(m.xid);
         } else sw.abortedSubxids.add(m.subxid);
         return;
       }
       case 'stream_commit': {
         const sw = this.#streams.get(m.xid);
         this.#streams.delete(m.xid);
+        (this.#relations as Relations).commitStream(m.xid);
         const tx = txContext(m.commitLsn, m.xid, m.commitTime);
         if (sw === undefined) {
           this.#finishTx(m.commitLsn, m.endLsn);
@@ -303,7 +306,7 @@ export class PostgresSource implements Source {
     const xid = this.#streamXid;
     const sw = xid === undefined ? undefined : this.#streams.get(xid);
     if (sw === undefined || xid === undefined) throw new HydrantError('PROTOCOL', 'pgoutput streamed change outside a stream block');
-    const serial = m.tag === 'truncate' ? 0 : (this.#relations as Relations).get(m.relid).serial;
+    const serial = m.tag === 'truncate' ? 0 : (this.#relations as Relations).get(m.relid, xid).serial;
     sw.append(serial, m.xid ?? xid, raw);
   }
 

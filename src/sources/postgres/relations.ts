@@ -55,6 +55,12 @@ export interface RelationsOptions {
 export class Relations {
   readonly #o: RelationsOptions;
   readonly #byRelid = new Map<number, RelationState>();
+  /**
+   * Relation messages sent inside a streamed transaction apply only to that transaction until
+   * it commits (pgoutput keeps the two apart: a concurrent non-streamed transaction still uses
+   * the committed schema and is not sent a new Relation message).
+   */
+  readonly #streamed = new Map<number, Map<number, RelationState>>();
   readonly #bySerial = new Map<number, RelationState>();
   /** Newest schema per table id (recorded or handed out in a batch). */
   readonly #latest = new Map<string, TableSchema>();
@@ -64,8 +70,11 @@ export class Relations {
     this.#o = o;
   }
 
-  /** Applies a Relation message; returns the new schema version when there is one. */
-  async apply(m: RelationMessage): Promise<{ rel: RelationState; newSchema: TableSchema | undefined }> {
+  /**
+   * Applies a Relation message (inside the stream of top-level transaction `streamXid`, when
+   * given); returns the new schema version when there is one.
+   */
+  async apply(m: RelationMessage, streamXid?: number): Promise<{ rel: RelationState; newSchema: TableSchema | undefined }> {
     const o = this.#o;
     const captured = o.selection.table(m.namespace, m.name);
     const columns: RelationColumnState[] = [];
@@ -97,14 +106,32 @@ export class Relations {
     }
     this.#latest.set(id, schema);
     const rel: RelationState = { serial: ++this.#serial, relid: m.relid, schemaName: m.namespace, table: m.name, captured, columns, keyIndexes, schema };
-    this.#byRelid.set(m.relid, rel);
+    if (streamXid === undefined) this.#byRelid.set(m.relid, rel);
+    else {
+      let overlay = this.#streamed.get(streamXid);
+      if (overlay === undefined) this.#streamed.set(streamXid, (overlay = new Map()));
+      overlay.set(m.relid, rel);
+    }
     this.#bySerial.set(rel.serial, rel);
     return { rel, newSchema };
   }
 
-  /** The current state of a relation; throws when the server never described it. */
-  get(relid: number): RelationState {
-    const r = this.#byRelid.get(relid);
+  /** A streamed transaction committed: its Relation messages now describe the tables. */
+  commitStream(xid: number): void {
+    const overlay = this.#streamed.get(xid);
+    this.#streamed.delete(xid);
+    if (overlay !== undefined) for (const [relid, rel] of overlay) this.#byRelid.set(relid, rel);
+  }
+
+  /** A streamed transaction aborted (or the connection was lost): forget its Relation messages. */
+  abortStream(xid?: number): void {
+    if (xid === undefined) this.#streamed.clear();
+    else this.#streamed.delete(xid);
+  }
+
+  /** The state of a relation (as seen inside streamed transaction `streamXid`, when given). */
+  get(relid: number, streamXid?: number): RelationState {
+    const r = (streamXid === undefined ? undefined : this.#streamed.get(streamXid)?.get(relid)) ?? this.#byRelid.get(relid);
     if (r === undefined) throw new CodecError(`pgoutput change for relation ${relid} arrived before its Relation message: protocol violation`);
     return r;
   }

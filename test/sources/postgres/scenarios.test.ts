@@ -287,3 +287,27 @@ test('a non-superuser role with REPLICATION captures through a table-list public
     cleanup();
   }
 });
+
+test('DDL inside streamed transactions: committed schema applies after commit, an aborted one never does', async () => {
+  const db = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('sddl', state);
+  const src = makeSource(server, db, ctx, { max_batch_events: 1000 });
+  try {
+    await server.query('create table s (id int primary key, a int)', [], db);
+    await src.start(null);
+    await server.query('insert into s values (0, 0)', [], db);
+    await server.query(`begin; alter table s add column b text; insert into s select g, g, 'b' || g from generate_series(1, 3000) g; rollback`, [], db);
+    await server.query('insert into s values (-1, -1)', [], db);
+    await server.query(`begin; alter table s add column c text; insert into s select g, g, repeat('c', 50) from generate_series(10001, 13000) g; commit`, [], db);
+    await server.query(`insert into s values (-2, -2, 'after')`, [], db);
+    const c = await collect(src, state, (x) => x.events.length >= 3003);
+    assert.deepEqual(c.events.slice(0, 2).map((e) => e.after), [{ id: 0, a: 0 }, { id: -1, a: -1 }]);
+    assert.deepEqual(c.events[2]?.after, { id: 10001, a: 10001, c: 'c'.repeat(50) });
+    assert.deepEqual(c.events[3002]?.after, { id: -2, a: -2, c: 'after' });
+    assert.ok(ctx.metrics.get('hydrant_postgres_spilled_changes_total', { source: 'sddl' }) >= 3000, 'the transactions were streamed');
+  } finally {
+    await src.close();
+    cleanup();
+  }
+});
