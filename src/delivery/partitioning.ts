@@ -156,9 +156,16 @@ function timeFormatter(text: string, format: string, timeZone: string): (ms: num
     return out;
   };
   const tokens = format.split(/(YYYY|MM|DD|HH|mm|ss)/).filter((s) => s !== '');
+  // Consecutive records mostly share their second: remember the last one.
+  let lastSecond = NaN;
+  let last = '';
   return (ms) => {
+    const sec = Math.floor(ms / 1000);
+    if (sec === lastSecond) return last;
     const f = fields(ms);
-    return tokens.map((t) => f[t] ?? t).join('');
+    last = tokens.map((t) => f[t] ?? t).join('');
+    lastSecond = sec;
+    return last;
   };
 }
 

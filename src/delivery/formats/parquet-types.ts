@@ -83,6 +83,7 @@ export function canBeSpecial(t: ColumnType): boolean {
 }
 
 class Mismatch extends Error {}
+const FAST_DEC = /^-?\d+\.\d+$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -102,6 +103,9 @@ function mismatch(t: ColumnType, v: Value): never {
 function scaled(t: ColumnType & { kind: 'decimal' }, text: string): bigint {
   const p = t.precision as number;
   const s = t.scale ?? 0;
+  // Fast path: exactly `s` fraction digits and few enough digits overall.
+  const dot = text.indexOf('.');
+  if (s > 0 && dot > 0 && text.length - dot - 1 === s && text.length <= p + 1 && text.length < 17 && FAST_DEC.test(text)) return BigInt(text.slice(0, dot) + text.slice(dot + 1));
   const neg = text.startsWith('-');
   const body = neg ? text.slice(1) : text;
   const [ip = '', fp = ''] = body.split('.');

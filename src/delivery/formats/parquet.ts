@@ -90,16 +90,23 @@ export class ParquetWriter implements FormatWriter {
         inChunk = 0;
       };
       const converted: DuckDBValue[] = new Array(width);
+      const names = columns.map((c) => c.name);
+      const ctypes = columns.map((c) => c.type);
+      const hasSpecial = columns.map((c) => special.has(c.name));
+      const n = columns.length;
       let written = 0;
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i] as Row;
         try {
           let k = 0;
-          for (const c of columns) {
-            const v = row[c.name] ?? null;
-            const sp = special.has(c.name) ? specialOf(c.type, v) : undefined;
-            converted[k++] = v === null || sp !== undefined ? null : toDuck(c.type, v);
-            if (special.has(c.name)) converted[k++] = sp ?? null;
+          for (let j = 0; j < n; j++) {
+            const v = row[names[j] as string] ?? null;
+            const t = ctypes[j] as OutputColumn['type'];
+            if (hasSpecial[j] === true) {
+              const sp = specialOf(t, v);
+              converted[k++] = v === null || sp !== undefined ? null : toDuck(t, v);
+              converted[k++] = sp ?? null;
+            } else converted[k++] = v === null ? null : toDuck(t, v);
           }
         } catch (err) {
           failed.push({ index: i, error: (err as Error).message });
