@@ -13,10 +13,9 @@
  * started on the old version can finish.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ChangeEvent } from '../../core/change-event.ts';
-import { crashPoint } from '../../core/crash.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { tableId, type TableSchema } from '../../core/schema.ts';
 import type { Row } from '../../core/values.ts';
@@ -25,11 +24,13 @@ import type { ObjectStore } from '../object-store.ts';
 import { CurrentState, orderChanges, type ApplyStats } from './current-state.ts';
 import { MergeError } from './errors.ts';
 import { localCopy, tempPath, uploadFile } from './local-files.ts';
-import { dataFileKey, emptyManifest, loadManifest, manifestKeys, type Manifest, type ManifestFile, type TableRef } from './manifest.ts';
+import { dataFileKey, emptyManifest, loadManifest, type Manifest, type ManifestFile, type TableRef } from './manifest.ts';
 import { planMerge, type MergeGroup } from './merge-plan.ts';
-import { createRowsTable, ident, literal, readRowsParquet, tempTableName, writeRowsParquet } from './parquet-rows.ts';
+import { createRowsTable, readRowsParquet, tempTableName, writeRowsParquet } from './parquet-rows.ts';
 import { bucketOf, hasKey } from './row-key.ts';
 import { cleanupTable } from './cleanup.ts';
+import { rewriteBuckets } from './bucket-rewrite.ts';
+import { commitVersion } from './commit-version.ts';
 
 /** Crash points of a merge, for kill -9 tests. */
 export const MERGE_CRASH_POINTS = ['current.merge.files-written', 'current.merge.manifest-committed'] as const;
@@ -162,39 +163,13 @@ export class MergeEngine {
         if (list !== undefined && list.length > 0) written.push(await this.#writeBucket(table, schema, b, version, attempt, list));
       }
     }
-    const kept = head.files.filter((f) => !rewritten.has(f.bucket));
-    const files = [...kept, ...written].sort((a, b) => a.bucket - b.bucket);
-    const newestPos = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.position : null;
-    const lastPos = newestPos === null || (head.highWater !== null && head.highWater > newestPos) ? head.highWater : newestPos;
-    const newest = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent).source.commitTime.toISOString() : head.sourceCommitTime;
-    const next: Manifest = {
-      format: 1,
-      table: head.table,
-      version,
-      buckets: head.buckets,
-      schemaVersion: schema.version,
-      highWater: lastPos,
-      files,
-      rows: files.reduce((n, f) => n + f.rows, 0),
-      checkpoint: input.checkpoint,
-      committedAt: new Date(now()).toISOString(),
-      sourceCommitTime: newest,
-    };
-    const replaced = head.files.filter((f) => rewritten.has(f.bucket)).map((f) => f.key);
-    crashPoint('current.merge.files-written');
-    const keys = manifestKeys(table);
-    await this.#opts.state.commit(
-      [
-        { type: 'put', key: keys.version(version), value: next as unknown as StateValue },
-        { type: 'put', key: keys.retiredAt(version), value: { files: replaced, retiredAt: now() } },
-        { type: 'put', key: keys.head, value: { version } },
-      ],
-      [{ key: keys.head, equals: head.version === 0 ? undefined : { version: head.version } }],
-    );
-    crashPoint('current.merge.manifest-committed');
+    const newest = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent) : undefined;
+    const { manifest: next, kept } = await commitVersion(this.#opts.state, {
+      head, rewritten, written, schemaVersion: schema.version, highWater: newest?.source.position ?? null, sourceCommitTime: newest?.source.commitTime.toISOString() ?? null, checkpoint: input.checkpoint, now: now(),
+    });
     const lagSeconds = this.#recordMetrics(id, ordered, next, now());
     await cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: now() });
-    return { version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept.length, groups, lagSeconds };
+    return { version: next.version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept, groups, lagSeconds };
   }
 
   /** Deletes replaced files whose grace period has passed and files of failed merges. */
@@ -207,36 +182,15 @@ export class MergeEngine {
     group.events.forEach((e, i) => latest.set(group.keys[i] as string, e));
     const t = tempTableName();
     const pk = schema.primaryKey;
-    await createRowsTable(this.#conn, schema, t, latest, ([, e]) => (e.op === 'delete' ? (hasKey(e.key, pk) ? e.key : (e.before as Row)) : (e.after as Row)), [
-      { name: '_hydrant_bucket', type: 'INTEGER', value: ([k]) => bucketOf(k, buckets) },
-      { name: '_hydrant_delete', type: 'BOOLEAN', value: ([, e]) => e.op === 'delete' },
-    ]);
-    const cols = schema.columns.map((c) => ident(c.name)).join(', ');
-    const out: ManifestFile[] = [];
     try {
-      for (const b of group.buckets) {
-        const file = old.get(b);
-        const local = file === undefined ? undefined : await localCopy(this.#opts.lake, file.key, this.#opts.tmpDir);
-        const path = tempPath(this.#opts.tmpDir);
-        try {
-          const upserts = `SELECT ${cols} FROM temp.${t} WHERE _hydrant_bucket = ${b} AND NOT _hydrant_delete`;
-          const kept = local === undefined ? undefined : `SELECT ${cols} FROM read_parquet(${literal(local.path)}) o WHERE NOT EXISTS (SELECT 1 FROM temp.${t} d WHERE d._hydrant_bucket = ${b} AND ${pk.map((c) => `d.${ident(c)} = o.${ident(c)}`).join(' AND ')})`;
-          const res = await this.#conn.runAndReadAll(`COPY (${kept === undefined ? upserts : `${kept} UNION ALL ${upserts}`}) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`);
-          const n = Number(res.getRows()[0]?.[0] ?? 0);
-          if (n === 0) {
-            await rm(path, { force: true });
-            continue;
-          }
-          const key = dataFileKey(table, b, version, attempt);
-          out.push({ bucket: b, key, rows: n, bytes: await uploadFile(this.#opts.lake, path, key), schemaVersion: schema.version });
-        } finally {
-          await local?.release();
-        }
-      }
+      await createRowsTable(this.#conn, schema, t, latest, ([, e]) => (e.op === 'delete' ? (hasKey(e.key, pk) ? e.key : (e.before as Row)) : (e.after as Row)), [
+        { name: '_hydrant_bucket', type: 'INTEGER', value: ([k]) => bucketOf(k, buckets) },
+        { name: '_hydrant_delete', type: 'BOOLEAN', value: ([, e]) => e.op === 'delete' },
+      ]);
+      return await rewriteBuckets({ conn: this.#conn, lake: this.#opts.lake, tmpDir: this.#opts.tmpDir, table, schema, delta: `temp.${t}`, buckets: group.buckets, old, version, attempt });
     } finally {
       await this.#conn.run(`DROP TABLE IF EXISTS temp.${t}`);
     }
-    return out;
   }
 
   async #readBucket(file: ManifestFile | undefined, schema: TableSchema): Promise<Row[]> {
