@@ -274,16 +274,24 @@ export class LakeDelivery implements Delivery {
       shard: b.shard, buffer: b.id, kind: b.kind, table: b.table, keyBase: await this.#keyBase(b), partition: partitionValues(b.prefix), schemaVersion: b.schemaVersion,
       columns, rows: b.rows, records: b.records, first: b.first, last: b.last, minTime: b.minTime, maxTime: b.maxTime,
     });
-    this.#buffers.delete(`${b.shard}\u0000${b.id}`);
-    this.#bytes -= b.bytes;
     let cp = BigInt(this.#lastSeen.get(b.shard) ?? b.last);
-    for (const o of this.#buffers.values()) if (o.shard === b.shard && BigInt(o.first) - 1n < cp) cp = BigInt(o.first) - 1n;
+    for (const o of this.#buffers.values()) if (o !== b && o.shard === b.shard && BigInt(o.first) - 1n < cp) cp = BigInt(o.first) - 1n;
     const prev = this.#checkpoint.get(b.shard);
     if (prev !== undefined && prev > cp) cp = prev;
     const notifyOps = this.#c.notify_stream === undefined ? [] : objects.filter((o) => o.kind !== 'errors').map((o): StateOp => ({ type: 'put', key: this.#notifyKey(o), value: o as unknown as StateValue }));
-    await committer.commit(b.shard, cp.toString(), [...tableOps, ...ops, ...notifyOps]);
+    try {
+      await committer.commit(b.shard, cp.toString(), [...tableOps, ...ops, ...notifyOps]);
+    } catch (err) {
+      // The schema-version entry was not committed either: read it again on the retry.
+      this.#tables.delete(b.table);
+      throw err;
+    }
     // Catalog entry and checkpoint are one transaction; this point is after both.
     crashPoint('lake.after-catalog-before-checkpoint');
+    // Only a committed buffer leaves memory: after a failed commit it is retried (its intent
+    // names what the failed attempt wrote, see ObjectWriter).
+    this.#buffers.delete(`${b.shard}\u0000${b.id}`);
+    this.#bytes -= b.bytes;
     this.#checkpoint.set(b.shard, cp);
     const list = (await this.#committedOf(b.shard)).get(b.id) ?? [];
     list.push({ first: BigInt(b.first), last: BigInt(b.last) });

@@ -128,6 +128,10 @@ export class ObjectWriter {
       const keys = res.rows > 0 ? [key] : [];
       if (errKey !== undefined) keys.push(errKey);
       const intentKey = this.#intentKey(s.shard, s.first);
+      // A failed earlier attempt of this buffer (it may have grown since) left its intent:
+      // remove what it wrote before replacing the intent, or it would become an orphan.
+      const earlier = (await this.#state.get(intentKey)) as unknown as Intent | undefined;
+      if (earlier !== undefined) for (const k of earlier.keys) if (!keys.includes(k)) await this.#store.delete(k);
       await this.#state.commit([{ type: 'put', key: intentKey, value: { keys, createdAt: Date.now() } satisfies Intent as unknown as StateValue }]);
       if (res.rows > 0) {
         const { size } = await this.#upload(key, file);

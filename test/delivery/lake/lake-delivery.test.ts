@@ -158,3 +158,29 @@ test('partition cap: fail mode gives a clear error naming the template problem',
     t.cleanup();
   }
 });
+
+test('a failed commit leaves no orphan when the buffer is retried with more records', async () => {
+  const t = await setup({ buffer_interval_s: 900, format: 'jsonl', compression: 'none', changes_prefix: 'c' });
+  try {
+    let fail = true;
+    const flaky = { commit: async (shard: string, seq: string, ops?: readonly import('../../../src/state/state-store.ts').StateOp[]) => {
+      if (fail) throw new Error('state store unavailable');
+      await t.committer.commit(shard, seq, ops);
+    } };
+    await t.delivery.close();
+    const d = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 900, format: 'jsonl', compression: 'none', changes_prefix: 'c' }), { name: 'to_lake', dataDir: t.dir, state: t.state, lake: t.lake, logger: silentLogger, metrics: new Metrics() });
+    await d.start(flaky);
+    await d.write('s', records('s', [1, 2, 3].map((i) => orderChange(i))));
+    await assert.rejects(d.flush(), /state store unavailable/);
+    assert.deepEqual((await t.lake.list('c/')).map((o) => o.key), ['c/to_lake-s-1-3.jsonl'], 'uploaded, not committed');
+    fail = false;
+    await d.write('s', records('s', [4, 5].map((i) => orderChange(i)), 4));
+    await d.flush();
+    await d.close();
+    assert.deepEqual((await t.lake.list('c/')).map((o) => o.key), ['c/to_lake-s-1-5.jsonl']);
+    assert.deepEqual((await listObjects(t.state)).map((o) => o.key), ['c/to_lake-s-1-5.jsonl']);
+    assert.deepEqual(await t.state.list('intents/'), []);
+  } finally {
+    t.cleanup();
+  }
+});
