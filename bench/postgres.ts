@@ -7,6 +7,8 @@
  *   and stops at the WAL end (`--endpos`);
  * - Hydrant decodes every change into a typed event, appends it to the embedded stream log
  *   (fsync'd) and only then acknowledges the slot.
+ * - the same source without the stream (decode + ack only), to separate the source's own cost
+ *   from the envelope encoding and the log.
  * Rows/s for each, and Hydrant / pg_recvlogical ratios against the issue's goals.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,8 +30,7 @@ const TX_ROWS = 50_000;
 
 /** Creates the two slots a phase compares (pgoutput for both). */
 async function slots(s: PostgresServer, phase: string): Promise<void> {
-  await s.query(`select pg_create_logical_replication_slot('hydrant_${phase}', 'pgoutput')`, [], 'bench');
-  await s.query(`select pg_create_logical_replication_slot('recv_${phase}', 'pgoutput')`, [], 'bench');
+  for (const slot of [`hydrant_${phase}`, `hydrant_${phase}_decode`, `recv_${phase}`]) await s.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [slot], 'bench');
 }
 
 async function walEnd(s: PostgresServer): Promise<string> {
@@ -44,7 +45,8 @@ function recvlogical(s: PostgresServer, slot: string, endpos: string): number {
   return (performance.now() - t0) / 1000;
 }
 
-async function hydrant(s: PostgresServer, phase: string, rows: number, workDir: string): Promise<{ seconds: number; fsyncs: number }> {
+/** Drains the source's slot; `durable` appends every batch to the embedded log before acking. */
+async function hydrant(s: PostgresServer, phase: string, rows: number, workDir: string, durable = true): Promise<{ seconds: number; fsyncs: number }> {
   const dataDir = join(workDir, `hydrant-${phase}`);
   mkdirSync(dataDir, { recursive: true });
   const log = new EmbeddedStreamLog({ dataDir, logger: silentLogger });
@@ -57,10 +59,10 @@ async function hydrant(s: PostgresServer, phase: string, rows: number, workDir: 
   let n = 0;
   while (n < rows) {
     const b = await src.next(ac.signal);
-    if (b.events.length > 0) {
+    if (b.events.length > 0 && durable) {
       await log.append('changes', b.events.map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
-      n += b.events.length;
     }
+    n += b.events.length;
     await src.ack(b.position);
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -96,22 +98,28 @@ export const bench: Benchmark = {
       }
       const recvLarge = recvlogical(server, 'recv_large', await walEnd(server));
       const hyLarge = await hydrant(server, 'large', big, workDir);
+      const decLarge = await hydrant(server, 'large_decode', big, workDir, false);
       await slots(server, 'single');
       for (let first = big + 1; first <= big + single; first += 10_000) await server.query(`call single_rows(${first}, ${Math.min(10_000, big + single - first + 1)})`, [], 'bench');
       const recvSingle = recvlogical(server, 'recv_single', await walEnd(server));
       const hySingle = await hydrant(server, 'single', single, workDir);
+      const decSingle = await hydrant(server, 'single_decode', single, workDir, false);
       const bytes = Number((await server.query<{ b: string }>(`select pg_relation_size('t')::text b`, [], 'bench'))[0]?.b) / (big + single);
 
       rows.push({ name: 'pg_recvlogical, large transactions', value: big / recvLarge, unit: 'rows/s', note: `${big} rows, ~${Math.round(bytes)} B/row on disk` });
       rows.push({ name: 'hydrant durable, large transactions', value: big / hyLarge.seconds, unit: 'rows/s', note: `${hyLarge.fsyncs} fsyncs` });
+      rows.push({ name: 'hydrant source only (decoded, acked, no stream), large', value: big / decLarge.seconds, unit: 'rows/s' });
       rows.push({ name: 'pg_recvlogical, single-row transactions', value: single / recvSingle, unit: 'rows/s', note: `${single} transactions` });
       rows.push({ name: 'hydrant durable, single-row transactions', value: single / hySingle.seconds, unit: 'rows/s', note: `${hySingle.fsyncs} fsyncs` });
+      rows.push({ name: 'hydrant source only (decoded, acked, no stream), single', value: single / decSingle.seconds, unit: 'rows/s' });
+      ratios.push({ name: 'source only, large, vs pg_recvlogical', value: recvLarge / decLarge.seconds });
+      ratios.push({ name: 'source only, single-row, vs pg_recvlogical', value: recvSingle / decSingle.seconds });
       ratios.push({ name: 'large transactions vs pg_recvlogical', value: recvLarge / hyLarge.seconds, goal: 1.2 });
       ratios.push({ name: 'single-row transactions vs pg_recvlogical', value: recvSingle / hySingle.seconds, goal: 1.0 });
     } finally {
       await server.stop();
       rmSync(join(workDir, 'hydrant-large'), { recursive: true, force: true });
-      rmSync(join(workDir, 'hydrant-single'), { recursive: true, force: true });
+      for (const d of ['single', 'large_decode', 'single_decode']) rmSync(join(workDir, `hydrant-${d}`), { recursive: true, force: true });
     }
     return { rows, ratios };
   },
