@@ -134,7 +134,16 @@ export class PostgresSource implements Source {
 
   async next(signal: AbortSignal): Promise<SourceBatch> {
     if (this.#fatal !== undefined) throw this.#fatal;
-    if (this.#conn === undefined) await this.#reconnect();
+    if (this.#conn === undefined) {
+      try {
+        await this.#reconnect();
+      } catch (err) {
+        // A slot invalidated while we were connected cannot be streamed from again: say so.
+        await this.#checkSlot();
+        if (this.#fatal !== undefined) throw this.#fatal;
+        throw err;
+      }
+    }
     const conn = this.#conn as ReplicationConnection;
     const events: ChangeEvent[] = [];
     const max = this.#cfg.max_batch_events;

@@ -311,3 +311,43 @@ test('DDL inside streamed transactions: committed schema applies after commit, a
     cleanup();
   }
 });
+
+test('a slot invalidated by max_slot_wal_keep_size stops the source loudly with the re-snapshot command', async () => {
+  const db = await freshDb();
+  const busy = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('inval', state);
+  const src = makeSource(server, db, ctx, { heartbeat_interval_ms: 0, slot_check_interval_ms: 200 });
+  await server.query(`alter system set max_slot_wal_keep_size = '32MB'`);
+  await server.query('select pg_reload_conf()');
+  try {
+    await server.query('create table t (id int primary key)', [], db);
+    await server.query('create table big (id int, pad text)', [], busy);
+    await src.start(null);
+    await server.query('insert into t values (1)', [], db);
+    const ac = new AbortController();
+    let b = await src.next(ac.signal);
+    while (b.events.length === 0) b = await src.next(ac.signal);
+    // Never acknowledged: the slot holds WAL until max_slot_wal_keep_size invalidates it.
+    for (let i = 0; i < 4; i++) {
+      await server.query(`insert into big select g, repeat(md5(g::text), 20) from generate_series(1, 40000) g`, [], busy);
+      await server.query('checkpoint');
+    }
+    let err: (Error & { code?: string }) | undefined;
+    for (let i = 0; i < 200 && err === undefined; i++) {
+      try {
+        await src.next(ac.signal);
+      } catch (e) {
+        err = e as Error & { code?: string };
+      }
+    }
+    assert.ok(err !== undefined, 'the source stopped');
+    assert.equal(err.code, 'SLOT_LOST', err.message);
+    assert.match(err.message, /hydrant drop-slot FILE/);
+  } finally {
+    await server.query(`alter system reset max_slot_wal_keep_size`);
+    await server.query('select pg_reload_conf()');
+    await src.close();
+    cleanup();
+  }
+});
