@@ -99,26 +99,33 @@ export class PipelineRunner {
     await mkdir(spec.dataDir, { recursive: true });
     const compact = spec.state?.compact_after;
     const state = options.state ?? (await EmbeddedStateStore.open({ dataDir: spec.dataDir, logger, ...(compact === undefined ? {} : { compactAfterBytes: compact }) }));
-    const retention: Record<string, Partial<RetentionPolicy>> = {};
-    for (const [name, s] of Object.entries(spec.streams)) {
-      retention[name] = {
-        ...(s.retention_age === undefined ? {} : { maxAgeMs: s.retention_age }),
-        ...(s.retention_bytes === undefined ? {} : { maxBytes: s.retention_bytes }),
-        ...(s.retention_policy === undefined ? {} : { unread: s.retention_policy }),
-      };
-    }
-    const log = options.log ?? new EmbeddedStreamLog({ dataDir: spec.dataDir, logger, metrics, state, streams: retention });
-    const lake = options.lake ?? openObjectStore(spec.lake, spec.dataDir);
     const owned = { state: options.state === undefined, log: options.log === undefined, lake: options.lake === undefined };
+    let log: StreamLog | undefined;
+    let lake: ObjectStore | undefined;
     try {
-      for (const [name, s] of Object.entries(spec.streams)) await log.ensureStream(name, { shards: s.shards });
-      const ctxFor = (name: string): ComponentContext => ({ name, pipeline: spec.name, dataDir: spec.dataDir, state, log, lake, logger: logger.child({ component: name }), metrics });
-      const built = await buildComponents(spec, ctxFor);
+      const retention: Record<string, Partial<RetentionPolicy>> = {};
+      for (const [name, s] of Object.entries(spec.streams)) {
+        retention[name] = {
+          ...(s.retention_age === undefined ? {} : { maxAgeMs: s.retention_age }),
+          ...(s.retention_bytes === undefined ? {} : { maxBytes: s.retention_bytes }),
+          ...(s.retention_policy === undefined ? {} : { unread: s.retention_policy }),
+        };
+      }
+      log = options.log ?? new EmbeddedStreamLog({ dataDir: spec.dataDir, logger, metrics, state, streams: retention });
+      lake = options.lake ?? openObjectStore(spec.lake, spec.dataDir);
+      for (const [name, s] of Object.entries(spec.streams)) {
+        const desc = await log.ensureStream(name, { shards: s.shards });
+        const open = desc.shards.filter((x) => !x.closed).length;
+        // An existing stream keeps its layout; changing it is an explicit reshard.
+        if (open !== s.shards) logger.warn(`stream ${name} has ${open} open shards but the pipeline says ${s.shards}; it keeps ${open}. Reshard it explicitly to change the count.`, { stream: name });
+      }
+      const ctx = { pipeline: spec.name, dataDir: spec.dataDir, state, log, lake, metrics };
+      const built = await buildComponents(spec, (name: string): ComponentContext => ({ ...ctx, name, logger: logger.child({ component: name }) }));
       return new PipelineRunner(spec, options, { state, log, lake, built, logger, metrics, owned });
     } catch (err) {
-      if (owned.log) await log.close().catch(() => {});
+      if (owned.log) await log?.close().catch(() => {});
       if (owned.state) await state.close().catch(() => {});
-      if (owned.lake) await lake.close().catch(() => {});
+      if (owned.lake) await lake?.close().catch(() => {});
       throw err;
     }
   }
