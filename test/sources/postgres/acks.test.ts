@@ -168,6 +168,9 @@ test('an idle slot advances while another database writes ~1 GB of WAL: retained
     assert.ok(s.rl > start.rl + BigInt(written) / 2n, 'restart_lsn advanced');
     assert.ok(s.retained < 64 * 1024 * 1024, `retained WAL is bounded (${s.retained} bytes)`);
     assert.ok(maxRetained < written / 2, `retained WAL stayed well below what was written (max ${maxRetained})`);
+    const metrics = ctx.metrics.render();
+    for (const name of ['hydrant_postgres_slot_lag_bytes', 'hydrant_postgres_slot_retained_bytes', 'hydrant_postgres_slot_wal_status']) assert.match(metrics, new RegExp(`^${name}\\{`, 'm'), name);
+    assert.match(metrics, /^hydrant_postgres_slot_wal_status\{source="idle",slot="hydrant_idle",status="reserved"\} 1$/m);
   } finally {
     await src.close();
     cleanup();
