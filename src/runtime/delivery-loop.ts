@@ -10,7 +10,7 @@
  * Records that fail decoding or a transform go to `errors/<component>/processing-failed/`
  * (named by shard and sequence) and the loop goes on.
  */
-import { decodeEnvelope } from '../core/change-event.ts';
+import { decodeEnvelope, encodeEnvelope } from '../core/change-event.ts';
 import { crashPoint } from '../core/crash.ts';
 import { HydrantError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -77,22 +77,16 @@ export interface ShardLoopDeps {
 /** Reads one shard into one delivery. */
 export class ShardLoop {
   readonly #d: ShardLoopDeps;
-  #atEnd = false;
   #lastRead: string | null = null;
 
   constructor(deps: ShardLoopDeps) {
     this.#d = deps;
   }
 
-  /** true while the last read found nothing more in the shard. */
-  get atEnd(): boolean {
-    return this.#atEnd;
-  }
-
   /**
    * Runs until `signal` aborts, the shard is closed and fully read (`ended`: its children may
-   * be read now), or `finishWhenIdle()` was
-   * true before a read that found nothing (then every record that will ever arrive was read).
+   * be read now), or `finishWhenIdle()` was true before a read that found nothing (`idle`:
+   * every record that will ever arrive was read).
    * `wake` aborts to cut short a wait for new records (e.g. when `finishWhenIdle` turns true).
    */
   async run(signal: AbortSignal, finishWhenIdle: () => boolean, wake?: AbortSignal): Promise<'ended' | 'idle' | 'aborted'> {
@@ -107,14 +101,12 @@ export class ShardLoop {
       const final = finishWhenIdle();
       const res = await withBackoff(`delivery ${d.delivery}: read ${d.stream}/${d.shardId}`, d.logger, signal, () => d.log.read(d.stream, d.shardId, from, d.limits));
       if (res.records.length === 0) {
-        this.#atEnd = true;
         if (res.next === null) return 'ended';
         if (final) return 'idle';
         from = res.next;
         await d.log.waitForRecords(d.stream, d.shardId, this.#lastRead, 1000, waitSignal);
         continue;
       }
-      this.#atEnd = false;
       await this.#deliver(res.records, signal);
       this.#lastRead = (res.records[res.records.length - 1] as StreamRecord).sequence;
       if (res.next === null) return 'ended';
@@ -137,9 +129,17 @@ export class ShardLoop {
       }
     }
     const out = await applyChain(d.transforms, items);
-    for (const f of out.failed) failed.push(this.#failure(f.component, bySeq.get(f.item.id) as StreamRecord, f.reason, f.attempts));
+    for (const f of out.failed) {
+      const r = bySeq.get(f.item.id);
+      // An item a transform made up has no stream record: store the envelope it failed on.
+      failed.push(r !== undefined ? this.#failure(f.component, r, f.reason, f.attempts) : { component: f.component, id: `${d.stream}-${d.shardId}-item-${f.item.id}`, raw: encodeEnvelope(f.item.envelope), reason: f.reason, attempts: f.attempts, arrivalTime: f.item.arrivalTime, context: { stream: d.stream, shardId: d.shardId } });
+    }
     if (failed.length > 0) await d.errors.write(failed);
-    const batch: DeliveryRecord[] = out.items.map((i) => ({ record: bySeq.get(i.id) as StreamRecord, envelope: i.envelope, ...(i.partitionKeys === undefined ? {} : { partitionKeys: i.partitionKeys }) }));
+    const batch: DeliveryRecord[] = out.items.map((i) => {
+      const record = bySeq.get(i.id);
+      if (record === undefined) throw new HydrantError('TRANSFORM_ID_UNKNOWN', `a transform on the edge of delivery "${d.delivery}" (${d.transforms.map((t) => t.name).join(', ')}) returned an item with id ${JSON.stringify(i.id)}, which it was not given; transforms must keep the ids of the items they return.`);
+      return { record, envelope: i.envelope, ...(i.partitionKeys === undefined ? {} : { partitionKeys: i.partitionKeys }) };
+    });
     if (batch.length === 0) return;
     await withBackoff(`delivery ${d.delivery}: write ${d.shardId}`, d.logger, signal, () => d.target.write(d.shardId, batch));
     const perTable = new Map<string, number>();
