@@ -1,6 +1,7 @@
 /**
  * What the snapshot needs to know about one table: its captured columns with a binary (or text)
- * decoder each, the SELECT list for COPY, the key used for chunking and for matching snapshot
+ * decoder each, the SELECT list for COPY (types without a binary decoder are sent as their text
+ * output and parsed with the change stream's text parser), the key used for chunking and for matching snapshot
  * rows with changes, and its {@link TableSchema} built exactly the way the change stream's
  * `Relations` builds it (same columns, types, nullability, key), so snapshot rows and changes
  * share schema versions.
@@ -67,7 +68,9 @@ export async function describeTable(sql: SqlClient, resolver: TypeResolver, sele
     } else {
       const parse = resolved.parse;
       columns.push({ name, decode: (b, off, len) => parse(b.toString('utf8', off, off + len)) });
-      select.push(`${quoteIdent(name)}::text`);
+      // The type's output function (what pgoutput sends); `::text` differs for some types
+      // (inet prints its netmask, bool prints `true`). format() turns NULL into '', hence the case.
+      select.push(`case when ${quoteIdent(name)} is null then null else format('%s', ${quoteIdent(name)}) end`);
     }
   }
   const keyTypes = key.map((k) => String(rows.find((r) => r['name'] === k)?.['fmt']));

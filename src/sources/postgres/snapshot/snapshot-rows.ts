@@ -1,0 +1,60 @@
+/**
+ * Snapshot rows as change events (`op: 'snapshot'`), and the key strings that match a snapshot
+ * row with changes of the same row.
+ *
+ * Positions (see docs/sources/postgres-snapshot.md): rows read inside the slot's exported
+ * snapshot sit just below the slot's consistent point C, at `formatPosition(C - 1, n)` with a
+ * counter n, so they sort before every change the slot streams (those commit at or after C).
+ * Rows read between watermarks sit at the high watermark's LSN H, `formatPosition(H, i)`, after
+ * every change that committed before H and before every change that commits after it.
+ */
+import type { ChangeEvent } from '../../../core/change-event.ts';
+import type { TableSchema } from '../../../core/schema.ts';
+import { encodeValue, type Row, type Timestamp } from '../../../core/values.ts';
+
+/** Builds snapshot events of one table at one schema version. */
+export class SnapshotRowBuilder {
+  readonly #source: string;
+  readonly #database: string;
+  readonly #schema: TableSchema;
+  readonly #key: readonly string[];
+  readonly #commitTime: Timestamp;
+
+  constructor(source: string, database: string, schema: TableSchema, commitTime: Timestamp) {
+    this.#source = source;
+    this.#database = database;
+    this.#schema = schema;
+    this.#key = schema.primaryKey;
+    this.#commitTime = commitTime;
+  }
+
+  get schema(): TableSchema {
+    return this.#schema;
+  }
+
+  /** The event of one row at `position`. */
+  event(row: Row, position: string): ChangeEvent {
+    const key: Row = {};
+    for (const k of this.#key) key[k] = row[k] ?? null;
+    return {
+      op: 'snapshot',
+      source: { kind: 'postgres', name: this.#source, database: this.#database, schema: this.#schema.schema, table: this.#schema.table, position, commitTime: this.#commitTime },
+      key,
+      before: null,
+      after: row,
+      schemaVersion: this.#schema.version,
+    };
+  }
+
+  /** Key string of a row (same as {@link keyString} of an event's key). */
+  rowKey(row: Row): string {
+    const key: Row = {};
+    for (const k of this.#key) key[k] = row[k] ?? null;
+    return keyString(key);
+  }
+}
+
+/** A key's identity: its lossless JSON, columns in key order. */
+export function keyString(key: Row): string {
+  return JSON.stringify(encodeValue(key));
+}
