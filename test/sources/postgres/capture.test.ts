@@ -48,3 +48,24 @@ test('postgres source: inserts, updates, deletes, truncate, key change, with tra
     cleanup();
   }
 });
+
+test('postgres source: exclude_columns drops values in the source, never the key', async () => {
+  const pg = await startPostgres();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('cols', state);
+  const src = makeSource(pg, 'postgres', ctx, { exclude_columns: ['public.users.pass*', 'public.users.id'] });
+  try {
+    await pg.query('create table public.users (id int primary key, email text, password_hash text)');
+    await src.start(null);
+    await pg.query(`insert into users values (1, 'a@example.com', 'secret')`);
+    await pg.query(`update users set password_hash = 'other' where id = 1`);
+    const c = await collect(src, state, (x) => x.events.length >= 2);
+    assert.deepEqual(c.events.map((e) => e.after), [{ id: 1, email: 'a@example.com' }, { id: 1, email: 'a@example.com' }]);
+    assert.deepEqual(c.schemas[0]?.columns.map((col) => col.name), ['id', 'email']);
+    assert.ok(!JSON.stringify(c.events.map((e) => [e.before, e.after, e.key])).includes('secret'));
+  } finally {
+    await src.close();
+    await pg.stop();
+    cleanup();
+  }
+});
