@@ -10,7 +10,7 @@ import type { TableSchema } from '../../core/schema.ts';
 import type { ObjectStore } from '../object-store.ts';
 import { localCopy, tempPath, uploadFile } from './local-files.ts';
 import { dataFileKey, type ManifestFile, type TableRef } from './manifest.ts';
-import { ident, literal } from './parquet-rows.ts';
+import { ident, literal, sqlTypeOf } from './parquet-rows.ts';
 
 /** Where and what to rewrite. */
 export interface BucketRewrite {
@@ -31,6 +31,8 @@ export interface BucketRewrite {
 /** Writes the new file of every bucket in `r.buckets`; buckets left empty get no file. */
 export async function rewriteBuckets(r: BucketRewrite): Promise<ManifestFile[]> {
   const cols = r.schema.columns.map((c) => ident(c.name)).join(', ');
+  // Old files may predate a column: union them by name with the schema's typed columns.
+  const typed = `SELECT ${r.schema.columns.map((c) => `CAST(NULL AS ${sqlTypeOf(c)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
   const match = r.schema.primaryKey.map((c) => `d.${ident(c)} = o.${ident(c)}`).join(' AND ');
   const out: ManifestFile[] = [];
   for (const b of r.buckets) {
@@ -39,7 +41,7 @@ export async function rewriteBuckets(r: BucketRewrite): Promise<ManifestFile[]> 
     const path = tempPath(r.tmpDir);
     try {
       const upserts = `SELECT ${cols} FROM ${r.delta} WHERE _hydrant_bucket = ${b} AND NOT _hydrant_delete`;
-      const kept = local === undefined ? undefined : `SELECT ${cols} FROM read_parquet(${literal(local.path)}) o WHERE NOT EXISTS (SELECT 1 FROM ${r.delta} d WHERE d._hydrant_bucket = ${b} AND ${match})`;
+      const kept = local === undefined ? undefined : `SELECT ${cols} FROM (SELECT * FROM read_parquet(${literal(local.path)}) UNION ALL BY NAME ${typed}) o WHERE NOT EXISTS (SELECT 1 FROM ${r.delta} d WHERE d._hydrant_bucket = ${b} AND ${match})`;
       const res = await r.conn.runAndReadAll(`COPY (${kept === undefined ? upserts : `${kept} UNION ALL ${upserts}`}) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`);
       const n = Number(res.getRows()[0]?.[0] ?? 0);
       if (n === 0) {

@@ -31,6 +31,8 @@ import { bucketOf, hasKey } from './row-key.ts';
 import { cleanupTable } from './cleanup.ts';
 import { rewriteBuckets } from './bucket-rewrite.ts';
 import { commitVersion } from './commit-version.ts';
+import { recordMerge } from './merge-metrics.ts';
+import { mergeChangeObjectsSql, type SqlMergeInput } from './sql-merge.ts';
 
 /** Crash points of a merge, for kill -9 tests. */
 export const MERGE_CRASH_POINTS = ['current.merge.files-written', 'current.merge.manifest-committed'] as const;
@@ -79,6 +81,8 @@ export interface MergeResult {
   readonly filesKept: number;
   /** Bucket groups merged in SQL (whole-row changes) and in JavaScript (TOAST, key moves). */
   readonly groups: { readonly sql: number; readonly js: number };
+  /** `sql`: Parquet change objects merged entirely in DuckDB; `events`: through change events. */
+  readonly path: 'sql' | 'events';
   /** Seconds from the source commit of the batch's oldest change to this version's commit (null when nothing was applied). */
   readonly lagSeconds: number | null;
 }
@@ -115,7 +119,7 @@ export class MergeEngine {
     const { ordered, skipped } = orderChanges(input.events, input.rebuild === true ? undefined : (head.highWater ?? undefined));
     const stats: ApplyStats = { applied: 0, skipped, truncates: 0, missingPrevious: 0 };
     if (ordered.length === 0 && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
-      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 }, lagSeconds: null };
+      return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 }, lagSeconds: null, path: 'events' };
     }
     let schemaVersion = head.schemaVersion;
     for (const e of ordered) if (e.schemaVersion > schemaVersion) schemaVersion = e.schemaVersion;
@@ -134,9 +138,9 @@ export class MergeEngine {
     const written: ManifestFile[] = [];
     const groups = { sql: 0, js: 0 };
     for (const group of plan.groups) {
-      // Whole-row changes on files of the current schema: "latest change per key" in SQL,
-      // without loading the bucket files into JavaScript (the table is much larger than the batch).
-      if (group.wholeRows && group.buckets.every((b) => dropAll || (oldByBucket.get(b)?.schemaVersion ?? schema.version) === schema.version)) {
+      // Whole-row changes: "latest change per key" in SQL, without loading the bucket files
+      // into JavaScript (the table is much larger than the batch).
+      if (group.wholeRows) {
         stats.applied += group.events.length;
         groups.sql++;
         for (const b of group.buckets) rewritten.add(b);
@@ -167,9 +171,19 @@ export class MergeEngine {
     const { manifest: next, kept } = await commitVersion(this.#opts.state, {
       head, rewritten, written, schemaVersion: schema.version, highWater: newest?.source.position ?? null, sourceCommitTime: newest?.source.commitTime.toISOString() ?? null, checkpoint: input.checkpoint, now: now(),
     });
-    const lagSeconds = this.#recordMetrics(id, ordered, next, now());
+    let oldest = Infinity;
+    for (const e of ordered) oldest = Math.min(oldest, e.source.commitTime.toMillis());
+    const lagSeconds = recordMerge(this.#opts.metrics, id, oldest, ordered.length, next, now());
     await cleanupTable({ state: this.#opts.state, lake: this.#opts.lake, table, graceMs: this.#opts.graceMs ?? 600_000, now: now() });
-    return { version: next.version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept, groups, lagSeconds };
+    return { version: next.version, committed: true, stats, rows: next.rows, bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept, groups, lagSeconds, path: 'events' };
+  }
+
+  /**
+   * Merges Parquet change objects entirely in DuckDB when they allow it (see `sql-merge.ts`);
+   * resolves to undefined when they need {@link MergeEngine.merge} instead.
+   */
+  async mergeChangeObjects(input: SqlMergeInput): Promise<{ readonly result: MergeResult; readonly rebuilt: boolean } | undefined> {
+    return mergeChangeObjectsSql({ state: this.#opts.state, lake: this.#opts.lake, conn: this.#conn, tmpDir: this.#opts.tmpDir, buckets: this.#opts.buckets ?? 16, metrics: this.#opts.metrics, now: this.#opts.now ?? Date.now, graceMs: this.#opts.graceMs ?? 600_000 }, input);
   }
 
   /** Deletes replaced files whose grace period has passed and files of failed merges. */
@@ -209,21 +223,6 @@ export class MergeEngine {
     const key = dataFileKey(table, bucket, version, attempt);
     const bytes = await uploadFile(this.#opts.lake, path, key);
     return { bucket, key, rows: n, bytes, schemaVersion: schema.version };
-  }
-
-  #recordMetrics(id: string, ordered: readonly ChangeEvent[], m: Manifest, now: number): number | null {
-    // Lag of the oldest change in the batch: the longest any of them waited to become visible.
-    let oldest = Infinity;
-    for (const e of ordered) oldest = Math.min(oldest, e.source.commitTime.toMillis());
-    const lag = Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : null;
-    const metrics = this.#opts.metrics;
-    if (metrics === undefined) return lag;
-    const labels = { table: id };
-    if (lag !== null) metrics.set('hydrant_merge_lag_seconds', 'Seconds from source commit to visible in the current-state table (oldest change of the last merge).', labels, lag);
-    metrics.inc('hydrant_merge_changes_total', 'Changes merged into current-state tables.', labels, ordered.length);
-    metrics.set('hydrant_current_rows', 'Rows in the current-state table.', labels, m.rows);
-    metrics.set('hydrant_current_version', 'Readable version of the current-state table.', labels, m.version);
-    return lag;
   }
 
   /** Closes DuckDB. */

@@ -44,8 +44,11 @@ export class MergeJob {
   readonly #engine: MergeEngine;
   readonly #tmpDir: string;
   readonly #logger: Logger | undefined;
+  readonly #sql: boolean;
 
-  constructor(deps: { readonly state: StateStore; readonly lake: ObjectStore; readonly engine: MergeEngine; readonly tmpDir: string; readonly logger?: Logger }) {
+  /** `sql: false` forces the event path even where the SQL path applies (tests compare both). */
+  constructor(deps: { readonly state: StateStore; readonly lake: ObjectStore; readonly engine: MergeEngine; readonly tmpDir: string; readonly logger?: Logger; readonly sql?: boolean }) {
+    this.#sql = deps.sql ?? true;
     this.#state = deps.state;
     this.#lake = deps.lake;
     this.#engine = deps.engine;
@@ -99,6 +102,17 @@ export class MergeJob {
     const objects = entries.map((e) => e.object);
     const checkpoint: MergeCheckpoint = { objects: entries.map((e) => e.key) };
     if (pending.length === 0) return { table: id, objects: 0, rebuilt: false, result: undefined };
+    // Whole-row Parquet changes (everything the lake delivery writes today): all in DuckDB.
+    let version = head?.schemaVersion ?? 0;
+    for (const o of entries) version = Math.max(version, o.object.schemaVersion);
+    const schema = await loadSchema(this.#state, t, version);
+    if (schema !== undefined && this.#sql) {
+      const r = await this.#engine.mergeChangeObjects({ table: t, schema, pending, all: objects, checkpoint: checkpoint as unknown as StateValue });
+      if (r !== undefined) {
+        if (r.rebuilt) this.#logger?.warn('change object arrived after newer changes were merged: rebuilt the current-state table from its history', { table: id, objects: objects.length });
+        return { table: id, objects: r.rebuilt ? objects.length : pending.length, rebuilt: r.rebuilt, result: r.result };
+      }
+    }
     let events = await this.#read(pending, t);
     const hw = head?.highWater ?? null;
     const late = hw !== null && events.some((e) => e.source.position <= hw);

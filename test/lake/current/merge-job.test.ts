@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
+import type { ChangeEvent } from '../../../src/core/change-event.ts';
+import { DateValue, Decimal, Timestamp, type Row } from '../../../src/core/values.ts';
 import { MergeJob } from '../../../src/lake/current/merge-job.ts';
 import { loadManifest } from '../../../src/lake/current/manifest.ts';
 import { readCurrentRows } from '../../../src/lake/current/current-reader.ts';
@@ -12,9 +14,10 @@ import { rng, testSeed, Workload, workloadSchema as schema } from './workload.ts
 
 const table = { source: schema.source, schema: schema.schema, table: schema.table };
 
-for (const format of ['parquet', 'jsonl'] as const) {
-  test(`through the lake delivery (${format} change objects, 3 shards): after every merge the table equals the source`, async (t) => {
-    const seed = testSeed(`merge job via lake delivery (${format})`);
+for (const [format, sql] of [['parquet', true], ['parquet', false], ['jsonl', true]] as const) {
+  const path = format === 'jsonl' ? 'event path' : sql ? 'SQL path' : 'event path';
+  test(`through the lake delivery (${format} change objects, 3 shards, ${path}): after every merge the table equals the source`, async (t) => {
+    const seed = testSeed(`merge job via lake delivery (${format}, ${path})`);
     const rand = rng(seed);
     const state = new MemoryStateStore();
     await putSchema(state, schema);
@@ -24,7 +27,7 @@ for (const format of ['parquet', 'jsonl'] as const) {
       await pipe.close();
       await fx.close();
     });
-    const job = new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir });
+    const job = new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir, sql });
     // Change objects carry the row image, not `unchanged` or the old key of an update, so this
     // workload sends TOAST-free updates and key changes as delete + insert (see docs/current-state.md).
     const w = new Workload({ seed, toast: false, keyChangeAsUpdate: false, truncateRate: 0.002, resnapshotRate: 0.002 });
@@ -34,6 +37,7 @@ for (const format of ['parquet', 'jsonl'] as const) {
       if (rand() < 0.3) continue; // several deliveries per merge, sometimes
       const [report] = await job.mergeAll();
       assert.ok(report !== undefined);
+      if (report.result?.committed) assert.equal(report.result.path, path === 'SQL path' ? 'sql' : 'events', `merged on the ${path}`);
       merges++;
       const rows = await readCurrentRows({ state, lake: fx.lake, conn: fx.engine.connection, tmpDir: fx.dir, table, schema });
       assert.deepEqual(canonRows(rows, schema), canonRows(w.truth.values(), schema), `seed ${seed}, round ${i}`);
@@ -47,11 +51,11 @@ for (const format of ['parquet', 'jsonl'] as const) {
   });
 }
 
-test('a late change object (older changes than the table shows) rebuilds the table from history', async (t) => {
+for (const format of ['parquet', 'jsonl'] as const) test(`a late change object (${format}: older changes than the table shows) rebuilds the table from history`, async (t) => {
   const state = new MemoryStateStore();
   await putSchema(state, schema);
   const fx = await openFixture(state, { buckets: 4 });
-  const pipe = await LakePipeline.open({ state, lake: fx.lake, dataDir: fx.dir, shards: 1, format: 'jsonl' });
+  const pipe = await LakePipeline.open({ state, lake: fx.lake, dataDir: fx.dir, shards: 1, format });
   t.after(async () => {
     await pipe.close();
     await fx.close();
@@ -76,4 +80,44 @@ test('hydrant merge of an unknown table names the tables that exist', async (t) 
   t.after(() => fx.close());
   const job = new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir });
   await assert.rejects(job.mergeAll(['nope']), (e: unknown) => e instanceof MergeError && /no table named nope/.test(e.message));
+});
+
+test('values Parquet cannot hold natively (NaN decimals, infinite dates and timestamps) survive both merge paths', async (t) => {
+  const special = {
+    source: 'sp', database: 'd', schema: 'public', table: 'vals', version: 1, primaryKey: ['k'],
+    columns: [
+      { name: 'k', type: { kind: 'uuid' as const }, nullable: false },
+      { name: 'amount', type: { kind: 'decimal' as const, precision: 10, scale: 2 }, nullable: true },
+      { name: 'free', type: { kind: 'decimal' as const }, nullable: true },
+      { name: 'd', type: { kind: 'date' as const }, nullable: true },
+      { name: 'ts', type: { kind: 'timestamptz' as const }, nullable: true },
+      { name: 'f', type: { kind: 'float32' as const }, nullable: true },
+    ],
+  };
+  const ref = { source: 'sp', schema: 'public', table: 'vals' };
+  const rows: Row[] = [
+    { k: '00000000-0000-0000-0000-000000000001', amount: new Decimal('NaN'), free: new Decimal('-Infinity'), d: new DateValue('infinity'), ts: new Timestamp('-infinity', true), f: 1.5 },
+    { k: '00000000-0000-0000-0000-000000000002', amount: new Decimal('-12.50'), free: new Decimal('1234567890123456789012345678901234567890.5'), d: new DateValue(-719162), ts: new Timestamp(1n, true), f: -0 },
+    { k: '00000000-0000-0000-0000-000000000003', amount: null, free: null, d: null, ts: null, f: NaN },
+  ];
+  const events: ChangeEvent[] = rows.map((r, i) => ({
+    op: 'insert', source: { kind: 'test', name: 'sp', database: 'd', schema: 'public', table: 'vals', position: String(i + 1).padStart(8, '0'), commitTime: Timestamp.fromMillis(1_700_000_000_000) },
+    key: { k: r['k'] ?? null }, before: null, after: r, schemaVersion: 1,
+  }));
+  for (const sql of [true, false]) {
+    const state = new MemoryStateStore();
+    await putSchema(state, special);
+    const fx = await openFixture(state);
+    const pipe = await LakePipeline.open({ state, lake: fx.lake, dataDir: fx.dir, shards: 1, format: 'parquet' });
+    try {
+      await pipe.deliver(events);
+      const [r] = await new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir, sql }).mergeAll();
+      assert.equal(r?.result?.path, sql ? 'sql' : 'events');
+      const back = await readCurrentRows({ state, lake: fx.lake, conn: fx.engine.connection, tmpDir: fx.dir, table: ref, schema: special });
+      assert.deepEqual(canonRows(back, special), canonRows(rows, special), sql ? 'SQL path' : 'event path');
+    } finally {
+      await pipe.close();
+      await fx.close();
+    }
+  }
 });
