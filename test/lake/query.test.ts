@@ -109,3 +109,19 @@ test('hydrant tables and hydrant query CLI on a pipeline file (table, csv, json 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lakeSummary: change counts per table and operation, and the command to query again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hydrant-summary-'));
+  try {
+    const state = await EmbeddedStateStore.open({ dataDir: dir });
+    await fillLake(state, new FsObjectStore(join(dir, 'lake')), dir);
+    await state.close();
+    const { lakeSummary } = await import('../../src/lake/query/lake-summary.ts');
+    const lines = await lakeSummary({ dataDir: dir, lake: { type: 'fs', path: 'lake' }, pipelineFile: 'examples/demo.yaml' });
+    const text = lines.join('\n');
+    assert.match(text, /shop\.public\.orders_changes \| delete \| 1\n\s+shop\.public\.orders_changes \| insert \| 14/);
+    assert.match(text, /hydrant query examples\/demo\.yaml "SELECT 'shop\.public\.orders_changes' AS \\"table\\", _op AS op/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
