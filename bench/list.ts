@@ -6,6 +6,7 @@ import { bench as transforms } from './transforms.ts';
 import { bench as lake } from './lake.ts';
 import { bench as postgres } from './postgres.ts';
 import { bench as merge } from './merge.ts';
+import { bench as codec } from './codec.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
@@ -14,4 +15,5 @@ export const benchmarks: readonly Benchmark[] = [
   lake,
   postgres,
   merge,
+  codec,
 ];
