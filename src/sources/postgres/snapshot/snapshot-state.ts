@@ -26,6 +26,8 @@ export interface TablePlan {
   /** `initial` (inside the exported snapshot, then watermarks) or `resnapshot` (watermarks). */
   readonly reason: 'initial' | 'resnapshot' | 'only';
   readonly startedAt: string;
+  /** LSN (16 hex digits) of the `hydrant.resnapshot` message that requested this load. */
+  readonly request?: string;
 }
 
 /** Progress of one chunk. */

@@ -1,0 +1,254 @@
+/**
+ * The load inside an exported snapshot: `workers` connections each import the snapshot
+ * (`SET TRANSACTION SNAPSHOT`) into a REPEATABLE READ transaction and read chunks with COPY
+ * binary in parallel. Rows are turned into events as they arrive and queued for the source's
+ * `next()`; each gets the next position of a counter, so hand-out order is position order. When
+ * the queue is full the readers' sockets pause (the server waits), so memory stays bounded.
+ *
+ * A failing chunk is retried with back-off (its table waits, other tables go on); after
+ * `deferAfter` failures it is handed back (`onDeferred`) for a later watermark read instead of
+ * holding the change stream back.
+ */
+import type pg from 'pg';
+import type { ChangeEvent } from '../../../core/change-event.ts';
+import type { Logger } from '../../../core/logger.ts';
+import type { TableSchema } from '../../../core/schema.ts';
+import { CodecError } from '../../../core/errors.ts';
+import { quoteLiteral } from '../replication-connection.ts';
+import { readChunk } from './chunk-reader.ts';
+import type { CopyOut } from './copy-out.ts';
+import type { SnapshotProgress } from './progress.ts';
+import { backoffMs, takeSchema, type ChunkTask } from './snapshot-tasks.ts';
+
+/** What the first pass needs. */
+export interface FirstPassOptions {
+  readonly connect: () => Promise<pg.Client>;
+  /** Exported snapshot name to import. */
+  readonly snapshotName: string;
+  /** First 17 characters of every position (`formatPosition(lsn, 0).slice(0, 17)`). */
+  readonly prefix: string;
+  readonly workers: number;
+  readonly tasks: readonly ChunkTask[];
+  readonly retryMaxMs: number;
+  /** Failures after which a chunk is deferred; undefined = retry here forever. */
+  readonly deferAfter: number | undefined;
+  readonly maxQueued: number;
+  readonly logger: Logger;
+  readonly progress: SnapshotProgress;
+  /** A chunk was read completely; its rows are at or below `position` ('' = it had none). */
+  onFinished(task: ChunkTask, position: string): void;
+  onDeferred(task: ChunkTask): void;
+}
+
+/** One handed-out batch. */
+export interface FirstPassBatch {
+  readonly events: ChangeEvent[];
+  readonly schemas: TableSchema[];
+  /** Rows per task in this batch (for partial progress). */
+  readonly counts: Map<ChunkTask, number>;
+}
+
+export class FirstPass {
+  readonly #o: FirstPassOptions;
+  readonly #pending: ChunkTask[];
+  #events: ChangeEvent[] = [];
+  #tasks: ChunkTask[] = [];
+  #head = 0;
+  #counter = 0;
+  #last = '';
+  #running = 0;
+  #closed = false;
+  readonly #copies = new Set<CopyOut>();
+  #paused = false;
+  #wake: (() => void) | undefined;
+  readonly #clients = new Set<pg.Client>();
+  readonly #done: Promise<void>[] = [];
+
+  constructor(o: FirstPassOptions) {
+    this.#o = o;
+    this.#pending = [...o.tasks];
+  }
+
+  /** Starts the readers. */
+  start(): void {
+    const n = Math.min(this.#o.workers, Math.max(1, this.#pending.length));
+    for (let i = 0; i < n; i++) {
+      this.#running++;
+      this.#done.push(this.#worker(i).finally(() => {
+        this.#running--;
+        this.#notify();
+      }));
+    }
+  }
+
+  /** true while rows are queued or readers run. */
+  get active(): boolean {
+    return this.#running > 0 || this.#head < this.#events.length;
+  }
+
+  /** Chunks no reader took (every reader failed to start): the caller defers them. */
+  takeLeftovers(): ChunkTask[] {
+    return this.#pending.splice(0);
+  }
+
+  /** Position of the last row queued ('' before the first). */
+  get lastPosition(): string {
+    return this.#last;
+  }
+
+  /** Takes up to `max` queued events, waiting up to `waitMs` for some. */
+  async take(max: number, waitMs: number, signal: AbortSignal): Promise<FirstPassBatch> {
+    if (this.#head >= this.#events.length && this.#running > 0 && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, waitMs);
+        const onAbort = (): void => done();
+        function done(): void {
+          clearTimeout(t);
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#wake = done;
+      });
+      this.#wake = undefined;
+    }
+    const end = Math.min(this.#events.length, this.#head + max);
+    const events = this.#events.slice(this.#head, end);
+    const counts = new Map<ChunkTask, number>();
+    const schemas: TableSchema[] = [];
+    for (let i = this.#head; i < end; i++) {
+      const task = this.#tasks[i] as ChunkTask;
+      counts.set(task, (counts.get(task) ?? 0) + 1);
+    }
+    for (const [task, n] of counts) {
+      takeSchema(task.run, schemas);
+      this.#o.progress.rows(task.run.name, n);
+    }
+    this.#head = end;
+    if (this.#head === this.#events.length) {
+      this.#events = [];
+      this.#tasks = [];
+      this.#head = 0;
+    } else if (this.#head > 65_536) {
+      this.#events = this.#events.slice(this.#head);
+      this.#tasks = this.#tasks.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#paused && this.#events.length - this.#head < this.#o.maxQueued / 2) {
+      this.#paused = false;
+      for (const c of this.#copies) c.resume();
+    }
+    return { events, schemas, counts };
+  }
+
+  /** Stops the readers (their transactions roll back) and waits for them. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const c of this.#copies) c.resume();
+    for (const c of this.#clients) await c.end().catch(() => {});
+    await Promise.allSettled(this.#done);
+  }
+
+  async #begin(client: pg.Client): Promise<void> {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(this.#o.snapshotName)}`);
+  }
+
+  async #worker(i: number): Promise<void> {
+    const o = this.#o;
+    let client: pg.Client;
+    try {
+      client = await o.connect();
+      this.#clients.add(client);
+      await this.#begin(client);
+    } catch (err) {
+      o.logger.warn('snapshot reader could not start inside the exported snapshot', { worker: i, err });
+      return;
+    }
+    try {
+      for (;;) {
+        if (this.#closed) return;
+        const task = this.#nextTask();
+        if (task === undefined) return;
+        if (task === 'wait') {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        try {
+          await this.#read(client, task);
+          task.run.failures = 0;
+        } catch (err) {
+          if (this.#closed) return;
+          this.#failed(task, err);
+          await client.query('ROLLBACK').catch(() => {});
+          await this.#begin(client);
+        }
+      }
+    } catch (err) {
+      if (!this.#closed) o.logger.warn('snapshot reader stopped: its remaining chunks go to the other readers', { worker: i, err });
+    } finally {
+      this.#clients.delete(client);
+      await client.query('COMMIT').catch(() => {});
+      await client.end().catch(() => {});
+    }
+  }
+
+  #nextTask(): ChunkTask | 'wait' | undefined {
+    const now = Date.now();
+    for (let i = 0; i < this.#pending.length; i++) {
+      const t = this.#pending[i] as ChunkTask;
+      if (t.run.retryAt <= now) {
+        this.#pending.splice(i, 1);
+        return t;
+      }
+    }
+    return this.#pending.length > 0 ? 'wait' : undefined;
+  }
+
+  async #read(client: pg.Client, task: ChunkTask): Promise<void> {
+    const o = this.#o;
+    const run = task.run;
+    let copy: CopyOut | undefined;
+    await readChunk(client, run.table, run.plan.by, task.chunk, (row) => {
+      if (this.#counter >= 0xffffffff) throw new CodecError('snapshot: more than 4,294,967,294 rows in one load inside the exported snapshot; split the load with include/exclude');
+      const pos = o.prefix + (this.#counter++).toString(16).padStart(8, '0');
+      this.#events.push(run.builder.event(row, pos));
+      this.#tasks.push(task);
+      this.#last = pos;
+      if (!this.#paused && this.#events.length - this.#head >= o.maxQueued) {
+        this.#paused = true;
+        for (const c of this.#copies) c.pause();
+      }
+      this.#notify();
+    }, (c) => {
+      if (copy !== undefined) this.#copies.delete(copy);
+      copy = c;
+      if (c !== undefined) {
+        this.#copies.add(c);
+        if (this.#paused) c.pause();
+      }
+    });
+    o.onFinished(task, this.#last);
+  }
+
+  #failed(task: ChunkTask, err: unknown): void {
+    const o = this.#o;
+    const run = task.run;
+    run.failures++;
+    if (o.deferAfter !== undefined && run.failures >= o.deferAfter) {
+      o.logger.warn('snapshot chunk keeps failing: deferred to a watermark read after the load; other tables go on', { table: run.name, chunk: task.index, failures: run.failures, err });
+      o.onDeferred(task);
+      return;
+    }
+    const delay = backoffMs(run.failures, o.retryMaxMs);
+    run.retryAt = Date.now() + delay;
+    o.logger.warn('snapshot chunk failed: its table is retried after a back-off, other tables go on', { table: run.name, chunk: task.index, failures: run.failures, retryInMs: delay, err });
+    this.#pending.unshift(task);
+  }
+
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+}
