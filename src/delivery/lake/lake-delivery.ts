@@ -74,6 +74,8 @@ export class LakeDelivery implements Delivery {
   /** Committed (buffer → ranges) per shard, loaded on the shard's first write. */
   readonly #committed = new Map<string, Map<string, Committed[]>>();
   readonly #lastSeen = new Map<string, string>();
+  /** Shards whose committed ranges were pruned to the first record handed over. */
+  readonly #pruned = new Set<string>();
   readonly #checkpoint = new Map<string, bigint>();
   readonly #tables = new Map<string, CatalogTableVersion[]>();
   #bytes = 0;
@@ -87,7 +89,7 @@ export class LakeDelivery implements Delivery {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
     this.#format = config.format === 'parquet' ? new ParquetWriter({ memoryLimitMiB: config.duckdb_memory_mib, rowGroupSize: config.parquet_row_group_size }) : config.format === 'csv' ? new CsvWriter({ header: config.csv_header }) : new JsonlWriter();
-    this.#writer = new ObjectWriter({ store: deps.lake, state: deps.state, format: this.#format, compression: config.compression, delivery: deps.name, dataDir: deps.dataDir, logger: deps.logger });
+    this.#writer = new ObjectWriter({ store: deps.lake, state: deps.state, format: this.#format, compression: config.compression, delivery: deps.name, dataDir: deps.dataDir, logger: deps.logger, csvHeader: config.csv_header });
     this.#changes = new PrefixTemplate(config.changes_prefix, config.time_zone);
     this.#events = new PrefixTemplate(config.events_prefix, config.time_zone);
     this.#schemas = new SchemaResolver(deps.state);
@@ -116,6 +118,12 @@ export class LakeDelivery implements Delivery {
     }
     await this.#serial(async () => {
       const committed = await this.#committedOf(shardId);
+      // Records before the first one handed over are never handed over again.
+      const first = records[0];
+      if (first !== undefined && !this.#pruned.has(shardId)) {
+        this.#prune(shardId, BigInt(first.record.sequence) - 1n);
+        this.#pruned.add(shardId);
+      }
       for (const dr of records) await this.#add(shardId, dr, committed);
       if (this.#c.buffer_interval_s === 0) await this.#flushAll();
       else await this.#flushExpired();
@@ -158,6 +166,17 @@ export class LakeDelivery implements Delivery {
       this.#committed.set(shard, m);
     }
     return m;
+  }
+
+  /** Forgets committed ranges that end at or below `upTo`: the runner never re-reads them. */
+  #prune(shard: string, upTo: bigint): void {
+    const m = this.#committed.get(shard);
+    if (m === undefined) return;
+    for (const [id, ranges] of m) {
+      const keep = ranges.filter((r) => r.last > upTo);
+      if (keep.length === 0) m.delete(id);
+      else if (keep.length !== ranges.length) m.set(id, keep);
+    }
   }
 
   async #add(shard: string, dr: DeliveryRecord, committed: Map<string, Committed[]>): Promise<void> {
@@ -296,6 +315,7 @@ export class LakeDelivery implements Delivery {
     const list = (await this.#committedOf(b.shard)).get(b.id) ?? [];
     list.push({ first: BigInt(b.first), last: BigInt(b.last) });
     (await this.#committedOf(b.shard)).set(b.id, list);
+    this.#prune(b.shard, cp);
     for (const o of objects) {
       this.#d.metrics.inc('hydrant_lake_objects_total', 'Objects committed to the lake', { delivery: this.#d.name, kind: o.kind });
       this.#d.metrics.inc('hydrant_lake_rows_total', 'Rows committed to the lake', { delivery: this.#d.name, kind: o.kind }, o.rows);

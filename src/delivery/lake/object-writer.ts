@@ -62,9 +62,11 @@ export class ObjectWriter {
   readonly #delivery: string;
   readonly #tmpDir: string;
   readonly #logger: Logger;
+  readonly #csvHeader: boolean | undefined;
   #n = 0;
 
-  constructor(o: { store: ObjectStore; state: StateStore; format: FormatWriter; compression: Compression; delivery: string; dataDir: string; logger: Logger }) {
+  constructor(o: { store: ObjectStore; state: StateStore; format: FormatWriter; compression: Compression; delivery: string; dataDir: string; logger: Logger; csvHeader?: boolean }) {
+    this.#csvHeader = o.format.extension === 'csv' ? (o.csvHeader ?? true) : undefined;
     this.#store = o.store;
     this.#state = o.state;
     this.#format = o.format;
@@ -135,7 +137,7 @@ export class ObjectWriter {
       await this.#state.commit([{ type: 'put', key: intentKey, value: { keys, createdAt: Date.now() } satisfies Intent as unknown as StateValue }]);
       if (res.rows > 0) {
         const { size } = await this.#upload(key, file);
-        objects.push({ ...base, key, kind: s.kind, table: s.table, partition: s.partition, format: this.#format.extension, compression: this.#compression, rows: res.rows, bytes: size });
+        objects.push({ ...base, key, kind: s.kind, table: s.table, partition: s.partition, format: this.#format.extension, compression: this.#compression, ...(this.#csvHeader === undefined ? {} : { csvHeader: this.#csvHeader }), rows: res.rows, bytes: size });
       }
       if (errKey !== undefined) {
         const { size } = await this.#upload(errKey, errFile);

@@ -29,6 +29,8 @@ export interface CatalogObject {
   readonly schemaVersion: number;
   readonly format: string;
   readonly compression: string;
+  /** CSV objects: whether the first line is a header (absent for other formats). */
+  readonly csvHeader?: boolean;
   readonly rows: number;
   readonly bytes: number;
   readonly firstSequence: string;

@@ -192,16 +192,17 @@ export class LakeQuery {
 function selectOver(files: ReadonlyArray<{ path: string; o: CatalogObject }>): string {
   const groups = new Map<string, string[]>();
   for (const f of files) {
-    const list = groups.get(f.o.format) ?? [];
+    const g = f.o.format === 'csv' && f.o.csvHeader === false ? 'csv-noheader' : f.o.format;
+    const list = groups.get(g) ?? [];
     list.push(literal(f.path));
-    groups.set(f.o.format, list);
+    groups.set(g, list);
   }
   const parts: string[] = [];
   for (const [format, paths] of groups) {
     const list = `[${paths.join(', ')}]`;
     if (format === 'parquet') parts.push(`SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = true)`);
     else if (format === 'jsonl') parts.push(`SELECT * FROM read_json(${list}, format = 'newline_delimited', union_by_name = true, hive_partitioning = true)`);
-    else parts.push(`SELECT * FROM read_csv(${list}, header = true, union_by_name = true, hive_partitioning = true, allow_quoted_nulls = false)`);
+    else parts.push(`SELECT * FROM read_csv(${list}, header = ${format === 'csv' ? 'true' : 'false'}, union_by_name = true, hive_partitioning = true, allow_quoted_nulls = false)`);
   }
   return parts.join(' UNION ALL BY NAME ');
 }
