@@ -10,6 +10,7 @@ import { queryCommand } from './query.ts';
 import { tablesCommand } from './tables.ts';
 import { checkCommand } from './check.ts';
 import { dropSlotCommand } from './drop-slot.ts';
+import { resnapshotCommand } from './resnapshot.ts';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -22,4 +23,5 @@ export const commands: readonly Command[] = [
   tablesCommand,
   checkCommand,
   dropSlotCommand,
+  resnapshotCommand,
 ];
