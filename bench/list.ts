@@ -7,6 +7,7 @@ import { bench as lake } from './lake.ts';
 import { bench as postgres } from './postgres.ts';
 import { bench as merge } from './merge.ts';
 import { bench as codec } from './codec.ts';
+import { bench as pipeline } from './pipeline.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
@@ -16,4 +17,5 @@ export const benchmarks: readonly Benchmark[] = [
   postgres,
   merge,
   codec,
+  pipeline,
 ];
