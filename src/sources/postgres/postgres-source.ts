@@ -26,7 +26,8 @@ import { END_OF_TX, formatPosition, parsePosition } from './lsn.ts';
 import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
 import { formatFindings, preflight } from './preflight.ts';
 import { Relations, type RelationState } from './relations.ts';
-import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, type WalMessage } from './replication-connection.ts';
+import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, SESSION_OPTIONS, type WalMessage } from './replication-connection.ts';
+import { ToastFetcher } from './toast-fetch.ts';
 import { resetSpillDir, SpillReader, SpillWriter } from './spill.ts';
 import { PG_TYPE_SQL, TypeResolver, type PgTypeRow } from './type-map.ts';
 
@@ -57,6 +58,7 @@ export class PostgresSource implements Source {
   #conn: ReplicationConnection | undefined;
   #decoder = new PgoutputDecoder();
   #relations: Relations | undefined;
+  #toast: ToastFetcher | undefined;
   #allTables = false;
   /** Events at or below this position are already durable (or handed out): skip them. */
   #resume: string | undefined;
@@ -97,7 +99,7 @@ export class PostgresSource implements Source {
   async start(position: string | null): Promise<void> {
     if (position !== null) parsePosition(position);
     const c = this.#cfg;
-    const sql = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.user, password: this.#password, application_name: `hydrant ${this.#ctx.name}` });
+    const sql = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.user, password: this.#password, application_name: `hydrant ${this.#ctx.name}`, options: SESSION_OPTIONS });
     try {
       await sql.connect();
     } catch (err) {
@@ -121,6 +123,7 @@ export class PostgresSource implements Source {
 
     const resolver = new TypeResolver(async (oid) => (await sql.query(PG_TYPE_SQL, [oid])).rows[0] as PgTypeRow | undefined, this.#log);
     this.#relations = new Relations({ source: this.#ctx.name, database: c.database, selection: this.#selection, resolver, state: this.#ctx.state, sql, logger: this.#log });
+    if (c.toast === 'fetch') this.#toast = new ToastFetcher(sql, this.#relations, this.#log);
     if (position !== null) {
       this.#resume = position;
       this.#emitted = position;
@@ -171,6 +174,7 @@ export class PostgresSource implements Source {
       this.#log.warn('replication connection lost; reconnecting from the last handed-out position', { err: failed });
       await this.#dropConnection();
     }
+    if (this.#toast !== undefined && events.some((e) => e.unchanged !== undefined)) await this.#toast.fill(events);
     crashPoint('postgres.batch_ready');
     const schemas = this.#schemas;
     this.#schemas = [];

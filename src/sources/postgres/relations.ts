@@ -136,6 +136,12 @@ export class Relations {
     return r;
   }
 
+  /** The committed state of a table by name, if the server described it on this connection. */
+  byName(schema: string, table: string): RelationState | undefined {
+    for (const r of this.#byRelid.values()) if (r.schemaName === schema && r.table === table) return r;
+    return undefined;
+  }
+
   /** The relation state a spilled change was recorded with. */
   bySerial(serial: number): RelationState {
     const r = this.#bySerial.get(serial);
