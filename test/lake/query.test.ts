@@ -125,3 +125,35 @@ test('lakeSummary: change counts per table and operation, and the command to que
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('catalog pruning: top-level partition conditions skip objects, anything else prunes nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hydrant-prune-'));
+  const s3 = await startS3();
+  const state = await EmbeddedStateStore.open({ dataDir: dir });
+  const lake = s3.store('lake');
+  const notes: string[] = [];
+  const q = new LakeQuery({ state, lake, cacheDir: join(dir, 'cache'), note: (m) => notes.push(m) });
+  try {
+    await fillLake(state, lake, dir);
+    // Two change objects: hour=03 (10 rows) and hour=04 (5 rows).
+    const cases: Array<[string, number, number]> = [
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour = '04'`, 5, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour IN ('03') AND _op = 'insert'`, 9, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE year = 2024 AND hour = '05'`, 0, 2],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour = '04' OR id = 1`, 6, 0],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour = '04' AND id IN (SELECT id FROM shop.public.orders_changes)`, 5, 0],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes`, 15, 0],
+    ];
+    for (const [sql, n, pruned] of cases) {
+      const r = await q.run(sql);
+      assert.deepEqual(r.rows, [{ n }], sql);
+      assert.equal(q.lastPruned, pruned, sql);
+    }
+    assert.match(notes[0] ?? '', /fetched 1 object\(s\).*1 pruned by partition values/);
+  } finally {
+    await q.close();
+    await state.close();
+    await s3.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

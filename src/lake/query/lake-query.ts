@@ -26,6 +26,7 @@ import { FsObjectStore } from '../fs/fs-object-store.ts';
 import type { ObjectStore } from '../object-store.ts';
 import { currentTableSelect } from '../current/current-reader.ts';
 import { listCurrentTables } from '../current/manifest.ts';
+import { mayMatch, partitionFilterOf } from './partition-filter.ts';
 
 /** A query's result: column names and rows of JSON-safe values (64-bit integers as strings). */
 export interface QueryResult {
@@ -60,6 +61,7 @@ export class LakeQuery {
   readonly #cacheDir: string;
   readonly #note: (msg: string) => void;
   #db: DuckDBInstance | undefined;
+  #lastPruned = 0;
   #conn: DuckDBConnection | undefined;
 
   constructor(o: { state: StateStore; lake: ObjectStore; cacheDir: string; note?: (msg: string) => void }) {
@@ -67,6 +69,11 @@ export class LakeQuery {
     this.#lake = o.lake;
     this.#cacheDir = o.cacheDir;
     this.#note = o.note ?? (() => {});
+  }
+
+  /** Objects the last query skipped by their partition values (see partition-filter.ts). */
+  get lastPruned(): number {
+    return this.#lastPruned;
   }
 
   /** View names this lake offers (for messages and `hydrant tables`). */
@@ -110,11 +117,18 @@ export class LakeQuery {
       } else await conn.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0] as string)}`);
       return parts.map(ident).join('.');
     };
+    const filter = await partitionFilterOf(conn, sql);
+    let pruned = 0;
     for (const plan of await this.#plans()) {
       // Remote lakes: fetch only the objects of tables the SQL names.
       if (remote && !lower.includes((plan.parts.at(-1) as string).toLowerCase())) continue;
       const files: Array<{ path: string; o: CatalogObject }> = [];
-      for (const o of plan.objects) {
+      const isFiltered = filter !== undefined && filter.view === plan.parts.join('.').toLowerCase();
+      const objects = isFiltered ? plan.objects.filter((o) => mayMatch(o, filter)) : [...plan.objects];
+      pruned += plan.objects.length - objects.length;
+      // A view needs at least one file; keep one when everything was pruned (it reads no rows).
+      if (objects.length === 0 && plan.objects[0] !== undefined) objects.push(plan.objects[0]);
+      for (const o of objects) {
         const r = await this.#localPath(o);
         if (r.fetched) {
           fetched++;
@@ -141,7 +155,8 @@ export class LakeQuery {
       const name = await attach([m.table.source, m.table.schema, m.table.table]);
       await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${currentTableSelect(m, schema, (k) => paths.get(k) ?? k)}`);
     }
-    if (remote) this.#note(`fetched ${fetched} object(s), ${(fetchedBytes / 1048576).toFixed(1)} MiB, from ${this.#lake.location} into ${this.#cacheDir} (objects of the tables the query names; cached objects are reused)`);
+    if (remote) this.#note(`fetched ${fetched} object(s), ${(fetchedBytes / 1048576).toFixed(1)} MiB, from ${this.#lake.location} into ${this.#cacheDir} (objects of the tables the query names${pruned > 0 ? `, ${pruned} pruned by partition values` : ''}; cached objects are reused)`);
+    this.#lastPruned = pruned;
     try {
       const reader = await conn.runAndReadAll(sql);
       return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Array<Record<string, unknown>> };
