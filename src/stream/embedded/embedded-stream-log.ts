@@ -75,6 +75,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** 24 h, no size limit, `delete`; with `hold`, a shard may grow to 16 GiB before unread data goes. */
 export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeMs: 24 * 3600_000, maxBytes: undefined, unread: 'delete', holdCapBytes: 16 * 2 ** 30 };
 
+/** The default {@link StreamLog}: segment files under `<dataDir>/streams/` (see docs/stream.md). */
 export class EmbeddedStreamLog implements StreamLog {
   readonly #root: string;
   readonly #logger: Logger;

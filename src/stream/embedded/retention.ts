@@ -45,6 +45,7 @@ export interface RetentionReport {
   readonly heldBytes: number;
 }
 
+/** What one retention run works on. */
 export interface RetentionInput {
   readonly stream: string;
   readonly shards: readonly ShardLog[];

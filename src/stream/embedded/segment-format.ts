@@ -17,15 +17,23 @@
  */
 import { crc32, crc32Range } from './crc32.ts';
 
+/** Segment header magic. */
 export const SEGMENT_MAGIC = 0x47535948; // "HYSG" read as u32 LE
+/** Segment format version written and read. */
 export const SEGMENT_VERSION = 1;
+/** Bytes before the first frame of a segment. */
 export const SEGMENT_HEADER_BYTES = 32;
+/** Frame length and checksum before each body. */
 export const FRAME_HEADER_BYTES = 8;
 /** Fixed part of a frame body: sequence, arrival, key length. */
 export const BODY_FIXED_BYTES = 18;
+/** Index file magic. */
 export const INDEX_MAGIC = 0x58495948; // "HYIX"
+/** Index format version written and read. */
 export const INDEX_VERSION = 1;
+/** Bytes before the first index entry. */
 export const INDEX_HEADER_BYTES = 48;
+/** Bytes per index entry. */
 export const INDEX_ENTRY_BYTES = 24;
 
 /** One sparse index point: the frame at `offset` holds `sequence`, which arrived at `arrival`. */

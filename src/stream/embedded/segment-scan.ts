@@ -13,6 +13,7 @@ export interface CorruptRange {
   readonly reason: string;
 }
 
+/** What a scan found in a segment. */
 export interface ScanResult {
   readonly lastSequence: number;
   readonly lastArrival: number;

@@ -37,6 +37,7 @@ export function collectorFull(c: Collector): boolean {
   return c.stopped || c.records.length >= c.maxRecords || (c.records.length > 0 && c.bytes >= c.maxBytes);
 }
 
+/** A segment file: metadata, sparse index and checksummed reads. */
 export class Segment {
   readonly path: string;
   readonly indexPath: string;

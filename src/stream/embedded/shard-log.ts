@@ -29,6 +29,7 @@ interface Waiter {
   readonly done: (v: boolean) => void;
 }
 
+/** One shard: segments, writer, reads and waiters. */
 export class ShardLog {
   readonly shardId: string;
   readonly dir: string;

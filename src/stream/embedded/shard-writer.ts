@@ -47,6 +47,7 @@ export class ShardWriteError extends HydrantError {
   }
 }
 
+/** A shard's single writer with group commit. */
 export class ShardWriter {
   readonly #label: string;
   readonly #host: ShardWriterHost;

@@ -8,6 +8,7 @@ import { CorruptionError } from '../../core/errors.ts';
 import type { StreamDescription } from '../stream-log.ts';
 import { syncDir } from './segment-files.ts';
 
+/** `stream.json` format version written and read. */
 export const STREAM_META_VERSION = 1;
 
 /** One shard in the metadata file. */
@@ -21,6 +22,7 @@ export interface ShardMeta {
   readonly createdAt: number;
 }
 
+/** The content of `stream.json`. */
 export interface StreamMeta {
   readonly version: number;
   readonly name: string;
