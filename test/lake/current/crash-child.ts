@@ -3,6 +3,7 @@
  * into a current-state table in `<dir>` (embedded state store + local lake), resuming after the
  * batch recorded as the manifest's checkpoint. `HYDRANT_CRASH_AT` kills it at a crash point.
  * Usage: node --import tsx crash-child.ts DIR SEED BATCHES BATCH_SIZE GRACE_MS
+ *    or: node --import tsx crash-child.ts DIR job   (one merge of the lake's change objects by the merge job)
  */
 import { join } from 'node:path';
 import { loadSchema } from '../../../src/core/schema.ts';
@@ -10,6 +11,7 @@ import { EmbeddedStateStore } from '../../../src/state/embedded/embedded-state-s
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.ts';
 import { MergeEngine } from '../../../src/lake/current/merge-engine.ts';
 import { loadManifest } from '../../../src/lake/current/manifest.ts';
+import { MergeJob } from '../../../src/lake/current/merge-job.ts';
 import { putSchema } from './fixture.ts';
 import { crashBatches, workloadSchema as schema } from './workload.ts';
 
@@ -17,7 +19,14 @@ const [dir, seedArg, batchesArg, sizeArg, graceArg] = process.argv.slice(2) as [
 const table = { source: schema.source, schema: schema.schema, table: schema.table };
 const state = await EmbeddedStateStore.open({ dataDir: join(dir, 'data') });
 await putSchema(state, schema);
-const engine = await MergeEngine.open({ state, lake: new FsObjectStore(join(dir, 'lake')), tmpDir: join(dir, 'tmp'), buckets: 8, graceMs: Number(graceArg) });
+const lake = new FsObjectStore(join(dir, 'lake'));
+const engine = await MergeEngine.open({ state, lake, tmpDir: join(dir, 'tmp'), buckets: 8, graceMs: seedArg === 'job' ? 0 : Number(graceArg) });
+if (seedArg === 'job') {
+  await new MergeJob({ state, lake, engine, tmpDir: join(dir, 'tmp') }).mergeAll();
+  await engine.close();
+  await state.close();
+  process.exit(0);
+}
 const done = ((await loadManifest(state, table))?.checkpoint as number | null | undefined) ?? -1;
 const batches = crashBatches(Number(seedArg), Number(batchesArg), Number(sizeArg));
 for (let i = done + 1; i < batches.length; i++) {

@@ -29,7 +29,13 @@ export class LakePipeline {
       commit: (shard: string, sequence: string, ops: readonly StateOp[] = []) => o.state.commit([...ops, { type: 'put', key: `consumers/s/to_lake/${shard}`, value: sequence }]),
     };
     await delivery.start(committer);
-    return new LakePipeline(delivery, o.shards);
+    const p = new LakePipeline(delivery, o.shards);
+    // Resume sequences where the last pipeline on this state store stopped, as a stream would.
+    for (let i = 0; i < o.shards; i++) {
+      const last = await o.state.get(`consumers/s/to_lake/shard-${i}`);
+      if (typeof last === 'string') p.#seq.set(`shard-${i}`, Number(last));
+    }
+    return p;
   }
 
   /** Writes events (spread over shards by partition key, order kept per shard) and flushes. */

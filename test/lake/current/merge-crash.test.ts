@@ -16,7 +16,9 @@ import { loadManifest, manifestKeys } from '../../../src/lake/current/manifest.t
 import { readCurrentRows } from '../../../src/lake/current/current-reader.ts';
 import { MERGE_CRASH_POINTS } from '../../../src/lake/current/merge-engine.ts';
 import { canonRows } from './compare.ts';
-import { crashBatches, testSeed, workloadSchema as schema } from './workload.ts';
+import { crashBatches, testSeed, Workload, workloadSchema as schema } from './workload.ts';
+import { putSchema } from './fixture.ts';
+import { LakePipeline } from './lake-pipeline.ts';
 
 const table = { source: schema.source, schema: schema.schema, table: schema.table };
 const BATCHES = 6;
@@ -69,5 +71,47 @@ for (const point of MERGE_CRASH_POINTS) {
     assert.equal(done.checkpoint, BATCHES - 1);
     assert.deepEqual(done.rows, canonRows(batches[BATCHES - 1]!.truth, schema));
     assert.deepEqual(done.stray, [], 'files of the dead merge were swept');
+  });
+}
+
+for (const point of MERGE_CRASH_POINTS) {
+  test(`SIGKILL at ${point} in the merge job (Parquet change objects, SQL path): old or new version; the next run completes`, async (t) => {
+    const seed = testSeed(`merge job crash at ${point}`);
+    const dir = mkdtempSync(join(tmpdir(), 'hydrant-job-crash-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const w = new Workload({ seed, toast: false, keyChangeAsUpdate: false, truncateRate: 0.003, resnapshotRate: 0.003 });
+    const truths: string[][] = [];
+    const deliver = async () => {
+      const state = await EmbeddedStateStore.open({ dataDir: join(dir, 'data') });
+      await putSchema(state, schema);
+      const pipe = await LakePipeline.open({ state, lake: new FsObjectStore(join(dir, 'lake')), dataDir: dir, shards: 2, format: 'parquet' });
+      await pipe.deliver(w.next(150));
+      await pipe.close();
+      await state.close();
+      truths.push(canonRows(w.truth.values(), schema));
+    };
+    const job = (crashAt?: string) => {
+      const env = { ...process.env, HYDRANT_CRASH_AT: crashAt ?? '' };
+      return spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dir, 'job'], { env, encoding: 'utf8' });
+    };
+    for (let round = 0; round < 3; round++) {
+      await deliver();
+      const r = job();
+      assert.equal(r.status, 0, r.stderr.slice(-2000));
+    }
+    await deliver();
+    const crashed = job(point);
+    assert.equal(crashed.signal, 'SIGKILL', `status ${crashed.status} stdout ${crashed.stdout.slice(-1000)} stderr ${crashed.stderr.slice(-2000)}`);
+    assert.match(crashed.stderr, new RegExp(`HYDRANT CRASH POINT ${point.replace(/\./g, '\\.')}`));
+    const mid = await inspect(dir);
+    assert.deepEqual(mid.rows, point === 'current.merge.files-written' ? truths[2] : truths[3], 'exactly the old or the new version');
+    const done = job();
+    assert.equal(done.status, 0, done.stderr.slice(-2000));
+    await deliver();
+    const again = job();
+    assert.equal(again.status, 0, again.stderr.slice(-2000));
+    const end = await inspect(dir);
+    assert.deepEqual(end.rows, truths[4]);
+    assert.deepEqual(end.stray.filter((k) => k.includes('/current/')), [], 'no stray current-state files');
   });
 }
