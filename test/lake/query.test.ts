@@ -143,6 +143,10 @@ test('catalog pruning: top-level partition conditions skip objects, anything els
       [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour = '04' OR id = 1`, 6, 0],
       [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour = '04' AND id IN (SELECT id FROM shop.public.orders_changes)`, 5, 0],
       [`SELECT count(*)::INT n FROM shop.public.orders_changes`, 15, 0],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour >= '04'`, 5, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE year < 2025 AND hour < '04'`, 10, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour BETWEEN '00' AND '03' AND year > 2023`, 10, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE '04' <= hour`, 5, 1],
     ];
     for (const [sql, n, pruned] of cases) {
       const r = await q.run(sql);

@@ -8,11 +8,12 @@
  * - `<source>.<schema>.<table>`: its current state, when `hydrant merge` has built one;
  * - `events.<source>`: events and log lines.
  *
- * Hive-style partition columns (`year=2024/...`) are exposed as columns and DuckDB skips files
- * whose partition values fail the WHERE clause (`hive_partitioning`). A local lake is read in
- * place. DuckDB's S3 extension cannot be downloaded here, so for an S3 lake only the objects of
- * the tables the SQL names are fetched (pruned by the catalog) into a local cache, reused while
- * their size matches; what is fetched is reported through `note`.
+ * Hive-style partition columns (`year=2024/...`) are exposed as columns (`hive_partitioning`),
+ * and objects whose partition values cannot satisfy the WHERE clause are pruned from the views
+ * by the catalog (partition-filter.ts). A local lake is read in place. DuckDB's S3 extension
+ * cannot be downloaded here, so for an S3 lake only the (unpruned) objects of the tables the
+ * SQL names are fetched into a local cache, reused while their size matches; what is fetched is
+ * reported through `note`.
  */
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -12,10 +12,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CatalogObject } from '../catalog/catalog.ts';
 
-/** Allowed values per partition column (lower-case names), for one view name (lower-case, dotted). */
+/** A test a partition value must pass: false only when the value surely fails the condition. */
+export type MayPass = (value: string) => boolean;
+
+/** Conditions per partition column (lower-case names), for one view name (lower-case, dotted). */
 export interface PartitionFilter {
   readonly view: string;
-  readonly allowed: ReadonlyMap<string, ReadonlyArray<string | number>>;
+  readonly allowed: ReadonlyMap<string, readonly MayPass[]>;
 }
 
 type Node = Record<string, unknown>;
@@ -40,13 +43,11 @@ export async function partitionFilterOf(conn: DuckDBConnection, sql: string): Pr
     if (n['type'] === 'BASE_TABLE') counts.set(tableName(n), (counts.get(tableName(n)) ?? 0) + 1);
   });
   if (counts.get(view) !== 1) return undefined;
-  const allowed = new Map<string, Array<string | number>>();
+  const allowed = new Map<string, MayPass[]>();
   for (const c of conjuncts(node['where_clause'] as Node)) {
     const r = restriction(c);
     if (r === undefined) continue;
-    const prev = allowed.get(r.column);
-    // Two conditions on one column: keep values allowed by both.
-    allowed.set(r.column, prev === undefined ? r.values : prev.filter((v) => r.values.some((w) => same(v, w))));
+    allowed.set(r.column, [...(allowed.get(r.column) ?? []), r.test]);
   }
   return allowed.size === 0 ? undefined : { view, allowed };
 }
@@ -54,8 +55,8 @@ export async function partitionFilterOf(conn: DuckDBConnection, sql: string): Pr
 /** Whether an object can hold rows the filter lets through. */
 export function mayMatch(o: Pick<CatalogObject, 'partition'>, f: PartitionFilter): boolean {
   for (const [k, v] of Object.entries(o.partition)) {
-    const values = f.allowed.get(k.toLowerCase());
-    if (values !== undefined && !values.some((x) => same(v, x))) return false;
+    const tests = f.allowed.get(k.toLowerCase());
+    if (tests !== undefined && !tests.every((t) => t(v))) return false;
   }
   return true;
 }
@@ -105,20 +106,58 @@ function column(n: Node | undefined): string | undefined {
   return names[names.length - 1]?.toLowerCase();
 }
 
-function restriction(n: Node): { column: string; values: Array<string | number> } | undefined {
+type Cmp = '<' | '<=' | '>' | '>=';
+const CMP: Record<string, Cmp> = { COMPARE_LESSTHAN: '<', COMPARE_LESSTHANOREQUALTO: '<=', COMPARE_GREATERTHAN: '>', COMPARE_GREATERTHANOREQUALTO: '>=' };
+const FLIP: Record<Cmp, Cmp> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
+function holds(a: number | string, op: Cmp, b: number | string): boolean {
+  return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
+}
+
+/**
+ * Whether `value op c` may hold. DuckDB compares as text or, when the hive column was cast to a
+ * number or the constant is a number, as numbers: the value may pass when either reading lets it.
+ */
+function mayCompare(value: string, op: Cmp, c: string | number): boolean {
+  if (holds(value, op, String(c))) return true;
+  const x = Number(value);
+  const y = Number(c);
+  return value.trim() === '' || String(c).trim() === '' || !Number.isFinite(x) || !Number.isFinite(y) || holds(x, op, y);
+}
+
+function restriction(n: Node): { column: string; test: MayPass } | undefined {
+  const cmp = CMP[String(n['type'])];
+  if (cmp !== undefined) {
+    const l = n['left'] as Node;
+    const r = n['right'] as Node;
+    const lc = column(l);
+    const rc = constant(r);
+    if (lc !== undefined && rc !== undefined) return { column: lc, test: (v) => mayCompare(v, cmp, rc) };
+    const rcol = column(r);
+    const lconst = constant(l);
+    if (rcol !== undefined && lconst !== undefined) return { column: rcol, test: (v) => mayCompare(v, FLIP[cmp], lconst) };
+    return undefined;
+  }
+  if (n['type'] === 'COMPARE_BETWEEN') {
+    const col = column(n['input'] as Node);
+    const lo = constant(n['lower'] as Node);
+    const hi = constant(n['upper'] as Node);
+    if (col === undefined || lo === undefined || hi === undefined) return undefined;
+    return { column: col, test: (v) => mayCompare(v, '>=', lo) && mayCompare(v, '<=', hi) };
+  }
   if (n['type'] === 'COMPARE_EQUAL') {
     const l = n['left'] as Node;
     const r = n['right'] as Node;
     const col = column(l) ?? column(r);
     const val = constant(r) ?? constant(l);
-    return col === undefined || val === undefined ? undefined : { column: col, values: [val] };
+    return col === undefined || val === undefined ? undefined : { column: col, test: (v) => same(v, val) };
   }
   if (n['type'] === 'COMPARE_IN') {
     const [first, ...rest] = n['children'] as Node[];
     const col = column(first);
     const vals = rest.map(constant);
     if (col === undefined || vals.some((v) => v === undefined)) return undefined;
-    return { column: col, values: vals as Array<string | number> };
+    return { column: col, test: (v) => vals.some((x) => same(v, x as string | number)) };
   }
   return undefined;
 }
