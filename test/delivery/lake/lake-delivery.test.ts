@@ -184,3 +184,50 @@ test('a failed commit leaves no orphan when the buffer is retried with more reco
     t.cleanup();
   }
 });
+
+test('buffer interval: a buffer older than buffer_interval_s is written on the next write (injected clock)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hydrant-lake-interval-'));
+  const state = new MemoryStateStore();
+  await putSchema(state, ORDERS);
+  const lake = new FsObjectStore(join(dir, 'lake'));
+  let now = 1_000_000;
+  const committer = new StateCommitter(state);
+  const d = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 60, format: 'jsonl', changes_prefix: 'c/{field:region}' }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics: new Metrics(), now: () => now });
+  try {
+    await d.start(committer);
+    await d.write('s', records('s', [orderChange(1)])); // region us
+    now += 59_000;
+    await d.write('s', records('s', [orderChange(3)], 2)); // region eu
+    assert.deepEqual(await lake.list('c/'), []);
+    now += 1_000;
+    await d.write('s', records('s', [orderChange(2)], 3)); // region ap; the us buffer is 60 s old
+    assert.deepEqual((await lake.list('c/')).map((o) => o.key), ['c/us/to_lake-s-1-1.jsonl.zst']);
+    assert.equal(await committer.checkpoint('s'), '1', 'checkpoint stops below the open eu buffer (sequence 2)');
+  } finally {
+    await d.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('memory budget: the oldest buffer is written first when the budget is reached', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hydrant-lake-budget-'));
+  const state = new MemoryStateStore();
+  await putSchema(state, ORDERS);
+  const lake = new FsObjectStore(join(dir, 'lake'));
+  let now = 0;
+  const d = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 900, memory_budget_mib: 1, format: 'jsonl', compression: 'none', changes_prefix: 'c/{field:region}' }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics: new Metrics(), now: () => now++ });
+  try {
+    await d.start(new StateCommitter(state));
+    const big = 'x'.repeat(100_000);
+    // us (id 1) opens first, then eu and ap; each record is ~300 KB estimated.
+    await d.write('s', records('s', [1, 3, 2].map((i) => orderChange(i, 'insert', undefined, { note: big }))));
+    assert.deepEqual((await lake.list('c/')).map((o) => o.key), []);
+    await d.write('s', records('s', [orderChange(4, 'insert', undefined, { note: big })], 4)); // us again: over 1 MiB
+    assert.deepEqual((await lake.list('c/')).map((o) => o.key), ['c/us/to_lake-s-1-4.jsonl']);
+    assert.ok(d.openPartitions.bytes <= 1024 * 1024);
+    assert.equal(d.openPartitions.count, 2);
+  } finally {
+    await d.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
