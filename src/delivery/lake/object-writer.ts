@@ -13,7 +13,7 @@
  * listing ever shows an orphan or a duplicate.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crashPoint } from '../../core/crash.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -98,6 +98,12 @@ export class ObjectWriter {
       this.#logger.info('lake: removed uncommitted objects of an interrupted write; their records are written again', { keys: intent.keys });
     }
     await rm(this.#tmpDir, { recursive: true, force: true });
+    // Formatted files of a crashed run in the local lake's temp directory (never listed, but
+    // they take space).
+    if (this.#store instanceof FsObjectStore) {
+      const dir = await this.#store.tempDir();
+      for (const f of await readdir(dir)) if (f.startsWith(`${this.#delivery}-`)) await rm(join(dir, f), { force: true });
+    }
     return intents.length;
   }
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -88,6 +88,7 @@ async function verify(dataDir: string, lakeSection: Record<string, unknown>, n: 
     const catalog = (await listObjects(state)).map((o) => o.key).sort();
     assert.deepEqual(listed, catalog, 'a plain listing shows exactly the catalog objects (no partial, orphan or duplicate)');
     assert.deepEqual(await state.list('intents/'), [], 'no intent left');
+    if (lakeSection['type'] === 'fs') assert.deepEqual(readdirSync(join(dataDir, 'lake', '.hydrant-tmp')), [], 'no temporary file left');
     const seen = new Map<string, number>();
     for (const key of listed) {
       const body = await lake.get(key);
