@@ -3,8 +3,8 @@
  * written: the first chunk has no lower bound and the last no upper bound, so rows inserted
  * after planning still fall into exactly one chunk.
  *
- * - Key ranges when the table has a key: a single integer key is split evenly between its
- *   min and max (cheap, good for serial ids); any other key is walked in key order, one
+ * - Key ranges when the table has a key: a dense single integer key is split evenly between
+ *   its min and max (cheap, good for serial ids); any other key is walked in key order, one
  *   boundary every `chunkRows` keys (an index-only walk).
  * - CTID (block) ranges for tables without a key (PostgreSQL 14+ scans TID ranges directly).
  *
@@ -41,21 +41,26 @@ export async function planChunks(sql: SqlClient, t: SnapshotTable, chunkRows: nu
     if (r['lo'] === null || r['lo'] === undefined) return { by: 'key', chunks: [{ lo: null, hi: null }], estimatedRows };
     const lo = BigInt(String(r['lo']));
     const hi = BigInt(String(r['hi']));
-    const n = BigInt(Math.max(1, Math.ceil(estimatedRows / chunkRows)));
-    const step = (hi - lo + 1n + n - 1n) / n;
-    const bounds: string[][] = [];
-    for (let i = 1n; i < n; i++) bounds.push([String(lo + step * i)]);
-    return { by: 'key', chunks: fromBounds(bounds), estimatedRows };
+    // Even value ranges only pay off for dense keys; sparse or skewed ones (ids with big jumps)
+    // would put most rows into one chunk, so they are walked like any other key.
+    if (hi - lo + 1n <= BigInt(Math.max(1, estimatedRows)) * 2n) {
+      const n = BigInt(Math.max(1, Math.ceil(estimatedRows / chunkRows)));
+      const step = (hi - lo + 1n + n - 1n) / n;
+      const bounds: string[][] = [];
+      for (let i = 1n; i < n; i++) bounds.push([String(lo + step * i)]);
+      return { by: 'key', chunks: fromBounds(bounds), estimatedRows };
+    }
   }
   const cols = t.key.map(quoteIdent).join(', ');
-  const texts = t.key.map((k) => `${quoteIdent(k)}::text`).join(', ');
+  // Aliased: an output column named like the key would make ORDER BY sort the text.
+  const texts = t.key.map((k, i) => `${quoteIdent(k)}::text as k${i}`).join(', ');
   const bounds: string[][] = [];
   for (;;) {
     const prev = bounds[bounds.length - 1];
     const where = prev === undefined ? '' : `where (${cols}) >= (${literals(t, prev)})`;
     const r = (await sql.query(`select ${texts} from ${t.qualified} ${where} order by ${cols} offset ${chunkRows} limit 1`)).rows[0];
     if (r === undefined) break;
-    bounds.push(t.key.map((k) => String(r[k])));
+    bounds.push(t.key.map((_, i) => String(r[`k${i}`])));
   }
   return { by: 'key', chunks: fromBounds(bounds), estimatedRows };
 }

@@ -19,6 +19,7 @@ import type { ChangeEvent } from '../../../core/change-event.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Metrics } from '../../../core/metrics.ts';
 import type { TableSchema } from '../../../core/schema.ts';
+import { crashPoint } from '../../../core/crash.ts';
 import { Timestamp } from '../../../core/values.ts';
 import type { StateOp, StateStore, StateValue } from '../../../state/state-store.ts';
 import { matchingTables, type SqlClient } from '../catalog.ts';
@@ -189,6 +190,7 @@ export class SnapshotEngine {
       this.#handed.push({ position: this.#position, counts: b.counts });
     }
     if (!first.active) await this.#endFirstPass(first);
+    if (b.events.length > 0) crashPoint('snapshot.batch_handed');
     return { events: b.events, schemas: b.schemas, position: this.#position, caughtUp: false };
   }
 
