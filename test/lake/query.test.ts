@@ -120,7 +120,7 @@ test('lakeSummary: change counts per table and operation, and the command to que
     const lines = await lakeSummary({ dataDir: dir, lake: { type: 'fs', path: 'lake' }, pipelineFile: 'examples/demo.yaml' });
     const text = lines.join('\n');
     assert.match(text, /shop\.public\.orders_changes \| delete \| 1\n\s+shop\.public\.orders_changes \| insert \| 14/);
-    assert.match(text, /hydrant query examples\/demo\.yaml "SELECT 'shop\.public\.orders_changes' AS \\"table\\", _op AS op/);
+    assert.match(text, /hydrant query examples\/demo\.yaml "SELECT _op, count\(\*\) AS changes FROM shop\.public\.orders_changes GROUP BY _op ORDER BY _op"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

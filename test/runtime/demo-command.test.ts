@@ -20,13 +20,18 @@ test('hydrant demo runs the example pipeline to completion and reports records i
       assert.match(r.stdout, /Caught up after/);
       let total = 0;
       for (const t of ['customers', 'products', 'orders', 'order_items']) {
-        const m = new RegExp(`^\\s+${t}\\s+(\\d+)\\s+(\\d+)\\s*$`, 'm').exec(r.stdout);
+        const m = new RegExp(`^\\s+${t}\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s*$`, 'm').exec(r.stdout);
         assert.ok(m !== null, `row for ${t} in:\n${r.stdout}`);
-        assert.equal(m[1], m[2], `${t}: in = out`);
+        assert.equal(m[1], m[2], `${t}: in = out (files)`);
+        assert.equal(m[1], m[3], `${t}: in = out (lake)`);
         total += Number(m[1]);
       }
       assert.equal(total, 800);
       assert.match(r.stdout, /JSON-lines files under/);
+      // The lake: Parquet objects, a SQL query over them, and the command to query again.
+      assert.match(r.stdout, /lake \(lake\): \d+ objects under/);
+      assert.match(r.stdout, /shop\.public\.orders_changes\s+\| insert\s+\| \d+/);
+      assert.match(r.stdout, /hydrant query examples\/demo\.yaml "SELECT/);
     }
     assert.ok((await readdir(join(demoDir, 'files'))).length > 0);
     // A directory that is not an earlier demo is left alone.

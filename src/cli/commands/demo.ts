@@ -14,6 +14,7 @@ import type { PipelineRunner } from '../../runtime/pipeline-runner.ts';
 import { loadRuntimeSpec } from '../../runtime/load-runtime-spec.ts';
 import type { RuntimeSpec } from '../../runtime/runtime-spec.ts';
 import { runWithSignals, UsageError } from './run.ts';
+import { lakeSummary } from '../../lake/query/lake-summary.ts';
 
 /** The demo pipeline file shipped with Hydrant. */
 export const DEMO_PIPELINE = fileURLToPath(new URL('../../../examples/demo.yaml', import.meta.url));
@@ -60,6 +61,9 @@ async function describeDeliveries(spec: RuntimeSpec): Promise<string[]> {
       const cfg = d.config as { path?: string };
       const dir = cfg.path === undefined ? join(spec.dataDir, 'files', name) : resolve(spec.dataDir, cfg.path);
       out.push(`  ${name} (file): ${await countFiles(dir)} JSON-lines files under ${relative(process.cwd(), dir) || '.'}`);
+    } else if (d.type === 'lake') {
+      const lakeDir = spec.lake.type === 'fs' ? resolve(spec.dataDir, spec.lake.path) : undefined;
+      out.push(`  ${name} (lake): ${lakeDir === undefined ? 'objects in the S3 lake' : `${await countFiles(lakeDir)} objects under ${relative(process.cwd(), lakeDir) || '.'}`}, registered in the lake catalog`);
     } else {
       out.push(`  ${name} (${d.type})`);
     }
@@ -80,7 +84,7 @@ function report(spec: RuntimeSpec, runner: PipelineRunner): string {
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run a self-contained demo pipeline (generator -> stream -> files) and show the result.',
+  summary: 'Run a self-contained demo pipeline (generator -> stream -> files and the Parquet lake) and query it.',
   usage: 'hydrant demo [--dir DIR] [--count N]',
   async run(args) {
     const { dir, count } = parseArgs(args);
@@ -113,6 +117,10 @@ export const demoCommand: Command = {
       `Run it again yourself: HYDRANT_DEMO_DIR=${dir} hydrant run ${relative(process.cwd(), DEMO_PIPELINE)} --until-caught-up`,
       '',
     ].join('\n'));
+    if (Object.values(spec.deliveries).some((d) => d.type === 'lake')) {
+      const lines = await lakeSummary({ dataDir: spec.dataDir, lake: spec.lake, pipelineFile: relative(process.cwd(), DEMO_PIPELINE), commandPrefix: `HYDRANT_DEMO_DIR=${dir} ` });
+      process.stdout.write(lines.join('\n') + '\n\n');
+    }
     return 0;
   },
 };

@@ -30,16 +30,19 @@ export async function lakeSummary(o: { readonly dataDir: string; readonly lake: 
   try {
     const sql = changeCountsSql(await q.tableNames());
     if (sql === undefined) return ['The lake has no change tables yet.'];
+    const tables = await q.tableNames();
     const result = renderResult(await q.run(sql), 'table').trimEnd().split('\n');
-    const oneLine = sql.replace(/\n/g, ' ');
+    const example = tables.find((t) => t.endsWith('_changes'));
+    const short = `SELECT _op, count(*) AS changes FROM ${example} GROUP BY _op ORDER BY _op`;
     return [
+      '',
       `Lake (${store.location}), queried with SQL:`,
       ...sql.split('\n').map((l) => `  ${l}`),
       '',
       ...result.map((l) => `  ${l}`),
       '',
       'Query the lake yourself, e.g.:',
-      `  ${o.commandPrefix ?? ''}hydrant query ${o.pipelineFile} "${oneLine.replace(/"/g, '\\"')}"`,
+      `  ${o.commandPrefix ?? ''}hydrant query ${o.pipelineFile} "${short}"`,
       `  ${o.commandPrefix ?? ''}hydrant tables ${o.pipelineFile}`,
     ];
   } finally {
