@@ -7,7 +7,8 @@
  * version (currently 1), so readers can reject what they do not understand.
  */
 import { CodecError } from './errors.ts';
-import { decodeValue, encodeValue, Timestamp, type Encoded, type Row, type Value } from './values.ts';
+import { JsonByteWriter } from './json-bytes.ts';
+import { decodeParsedValue, decodeValue, encodeValue, Timestamp, valueToJson, writeValueJson, type Encoded, type Row, type Value } from './values.ts';
 
 /** Operations of a change event. `snapshot` is a row read by a full load. */
 export type ChangeOp = 'insert' | 'update' | 'delete' | 'snapshot' | 'truncate';
@@ -72,13 +73,88 @@ function encodeRow(r: Row | null): Encoded {
   return r === null ? null : (encodeValue(r) as Encoded);
 }
 
-/** Encodes an envelope to UTF-8 JSON bytes. */
+/** One scratch buffer for every encoding (encoding is synchronous, so it is never shared). */
+const writer = new JsonByteWriter();
+
+/**
+ * Encodes an envelope to UTF-8 JSON bytes: the bytes of {@link envelopeToJson}, written
+ * straight into a scratch buffer for well-formed change events (the hot path).
+ */
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  return Buffer.from(envelopeToJson(e), 'utf8');
+  if (e.op === 'event' || !isPlainChange(e)) return Buffer.from(envelopeToJson(e), 'utf8');
+  const w = writer;
+  const s = e.source;
+  w.reset();
+  try {
+    w.ascii(`{"v":${ENVELOPE_VERSION},"op":"`);
+    w.ascii(e.op);
+    w.ascii('","source":{"kind":');
+    w.string(s.kind);
+    w.ascii(',"name":');
+    w.string(s.name);
+    w.ascii(',"database":');
+    w.string(s.database);
+    w.ascii(',"schema":');
+    w.string(s.schema);
+    w.ascii(',"table":');
+    w.string(s.table);
+    w.ascii(',"position":');
+    w.string(s.position);
+    if (s.txId !== undefined) {
+      w.ascii(',"txId":');
+      w.string(s.txId);
+    }
+    w.ascii(',"commitTime":');
+    writeValueJson(w, s.commitTime);
+    w.ascii('},"key":');
+    writeValueJson(w, e.key);
+    w.ascii(',"before":');
+    writeValueJson(w, e.before);
+    w.ascii(',"after":');
+    writeValueJson(w, e.after);
+    w.ascii(',"schemaVersion":');
+    w.ascii(String(e.schemaVersion));
+    if (e.unchanged !== undefined && e.unchanged.length > 0) {
+      w.ascii(',"unchanged":');
+      w.text(JSON.stringify(e.unchanged));
+    }
+    w.byte(125 /* } */);
+    return w.take();
+  } finally {
+    w.reset();
+  }
 }
 
-/** Encodes an envelope to its JSON text. */
+/**
+ * A change event whose fields all have their declared types, so that writing it directly gives
+ * the same text as {@link envelopeToJsonGeneric} (which JSON.stringify would otherwise shape:
+ * dropping undefined fields, writing NaN as null).
+ */
+function isPlainChange(e: ChangeEvent): boolean {
+  const s = e.source;
+  return typeof s.kind === 'string' && typeof s.name === 'string' && typeof s.database === 'string' && typeof s.schema === 'string'
+    && typeof s.table === 'string' && typeof s.position === 'string' && (s.txId === undefined || typeof s.txId === 'string')
+    && s.commitTime instanceof Timestamp && Number.isFinite(e.schemaVersion) && typeof e.key === 'object' && e.key !== null
+    && e.before !== undefined && e.after !== undefined && (e.unchanged === undefined || Array.isArray(e.unchanged))
+    && (e.op === 'insert' || e.op === 'update' || e.op === 'delete' || e.op === 'snapshot' || e.op === 'truncate');
+}
+
+/**
+ * Encodes an envelope to its JSON text. Well-formed change events are written directly as text;
+ * anything unusual goes through {@link envelopeToJsonGeneric}, so the text is the same either way.
+ */
 export function envelopeToJson(e: Envelope): string {
+  if (e.op === 'event' || !isPlainChange(e)) return envelopeToJsonGeneric(e);
+  const s = e.source;
+  let out = `{"v":${ENVELOPE_VERSION},"op":${JSON.stringify(e.op)},"source":{"kind":${JSON.stringify(s.kind)},"name":${JSON.stringify(s.name)},"database":${JSON.stringify(s.database)},"schema":${JSON.stringify(s.schema)},"table":${JSON.stringify(s.table)},"position":${JSON.stringify(s.position)}`;
+  if (s.txId !== undefined) out += `,"txId":${JSON.stringify(s.txId)}`;
+  out += `,"commitTime":${valueToJson(s.commitTime)}},"key":${valueToJson(e.key)},"before":${e.before === null ? 'null' : valueToJson(e.before)},"after":${e.after === null ? 'null' : valueToJson(e.after)},"schemaVersion":${String(e.schemaVersion)}`;
+  if (e.unchanged !== undefined && e.unchanged.length > 0) out += `,"unchanged":${JSON.stringify(e.unchanged)}`;
+  return out + '}';
+}
+
+/** The reference encoding: build the JSON-compatible object, then JSON.stringify it. */
+function envelopeToJsonGeneric(e: Envelope): string {
   if (e.op === 'event') {
     return JSON.stringify({ v: ENVELOPE_VERSION, op: 'event', source: e.source, key: e.key, eventTime: e.eventTime === null ? null : encodeValue(e.eventTime), data: encodeValue(e.data) });
   }
@@ -104,11 +180,16 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   } catch (err) {
     throw new CodecError(`record is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  return envelopeFromJson(j);
+  // The parsed object is ours alone: decode its rows in place instead of copying them.
+  return fromJson(j, decodeParsedValue);
 }
 
-/** Decodes a parsed envelope object. */
+/** Decodes a parsed envelope object (which is left as it was). */
 export function envelopeFromJson(j: Record<string, unknown>): Envelope {
+  return fromJson(j, decodeValue);
+}
+
+function fromJson(j: Record<string, unknown>, decode: (e: unknown) => Value): Envelope {
   if (typeof j !== 'object' || j === null) throw new CodecError('record is not a JSON object');
   if (j['v'] !== ENVELOPE_VERSION) throw new CodecError(`unsupported envelope version ${JSON.stringify(j['v'])}: this Hydrant reads version ${ENVELOPE_VERSION}`);
   const op = j['op'];
@@ -120,32 +201,26 @@ export function envelopeFromJson(j: Record<string, unknown>): Envelope {
       op: 'event',
       source: { kind: String(src['kind']), name: String(src['name']), position: String(src['position'] ?? '') },
       key: typeof j['key'] === 'string' ? j['key'] : null,
-      eventTime: et === null || et === undefined ? null : (decodeValue(et) as Timestamp),
-      data: decodeValue(j['data']),
+      eventTime: et === null || et === undefined ? null : (decode(et) as Timestamp),
+      data: decode(j['data']),
     };
   }
   if (op !== 'insert' && op !== 'update' && op !== 'delete' && op !== 'snapshot' && op !== 'truncate') throw new CodecError(`unknown op ${JSON.stringify(op)}`);
-  const commitTime = decodeValue(src['commitTime']);
+  const commitTime = decode(src['commitTime']);
   if (!(commitTime instanceof Timestamp)) throw new CodecError('source.commitTime is not a timestamp');
-  const ev: ChangeEvent = {
-    op,
-    source: {
-      kind: String(src['kind']),
-      name: String(src['name']),
-      database: String(src['database']),
-      schema: String(src['schema']),
-      table: String(src['table']),
-      position: String(src['position']),
-      ...(typeof src['txId'] === 'string' ? { txId: src['txId'] } : {}),
-      commitTime,
-    },
-    key: (decodeValue(j['key'] ?? {}) ?? {}) as Row,
-    before: j['before'] == null ? null : (decodeValue(j['before']) as Row),
-    after: j['after'] == null ? null : (decodeValue(j['after']) as Row),
-    schemaVersion: typeof j['schemaVersion'] === 'number' ? j['schemaVersion'] : 1,
-    ...(Array.isArray(j['unchanged']) ? { unchanged: j['unchanged'] as string[] } : {}),
-  };
-  return ev;
+  const txId = src['txId'];
+  // Two literal shapes (with and without txId) rather than spreads: this runs for every record read.
+  const source: ChangeSource = typeof txId === 'string'
+    ? { kind: String(src['kind']), name: String(src['name']), database: String(src['database']), schema: String(src['schema']), table: String(src['table']), position: String(src['position']), txId, commitTime }
+    : { kind: String(src['kind']), name: String(src['name']), database: String(src['database']), schema: String(src['schema']), table: String(src['table']), position: String(src['position']), commitTime };
+  const key = (decode(j['key'] ?? {}) ?? {}) as Row;
+  const before = j['before'] == null ? null : (decode(j['before']) as Row);
+  const after = j['after'] == null ? null : (decode(j['after']) as Row);
+  const schemaVersion = typeof j['schemaVersion'] === 'number' ? j['schemaVersion'] : 1;
+  const unchanged = j['unchanged'];
+  return Array.isArray(unchanged)
+    ? { op, source, key, before, after, schemaVersion, unchanged: unchanged as string[] }
+    : { op, source, key, before, after, schemaVersion };
 }
 
 /**
@@ -154,5 +229,5 @@ export function envelopeFromJson(j: Record<string, unknown>): Envelope {
  */
 export function partitionKeyOf(e: Envelope): string {
   if (e.op === 'event') return e.key ?? e.source.name;
-  return `${e.source.schema}.${e.source.table}:${JSON.stringify(encodeValue(e.key))}`;
+  return `${e.source.schema}.${e.source.table}:${valueToJson(e.key)}`;
 }

@@ -26,6 +26,7 @@
  * `string` may be text, uuid or an enum label, and a `number` is always a double.
  */
 import { CodecError } from './errors.ts';
+import type { JsonByteWriter } from './json-bytes.ts';
 
 /** Exact decimal (PostgreSQL numeric): digits kept as text, never through a float. */
 export class Decimal {
@@ -222,6 +223,147 @@ export function encodeValue(v: Value): Encoded {
   return dollar ? { $o: out } : out;
 }
 
+/**
+ * The JSON text of {@link encodeValue}`(v)`, written directly: byte for byte what
+ * `JSON.stringify(encodeValue(v))` gives, without building the intermediate objects (the
+ * stream's hot path encodes every value of every event).
+ */
+export function valueToJson(v: Value): string {
+  switch (typeof v) {
+    case 'string':
+      return quote(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      if (Number.isFinite(v) && !Object.is(v, -0)) return String(v);
+      return Object.is(v, -0) ? '{"$f":"-0"}' : `{"$f":"${String(v)}"}`;
+    case 'bigint':
+      return `{"$i":"${v.toString()}"}`;
+    case 'object':
+      break;
+    default:
+      throw new CodecError(`cannot encode a value of type ${typeof v}`);
+  }
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return arrayToJson(v as readonly Value[]);
+  if (v instanceof Uint8Array) return `{"$b":"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"}`;
+  if (v instanceof Decimal) return `{"$n":${quote(v.text)}}`;
+  if (v instanceof Timestamp) return (v.withTimeZone ? '{"$tz":' : '{"$ts":') + (typeof v.micros === 'bigint' ? `"${v.micros.toString()}"}` : `${quote(String(v.micros))}}`);
+  if (v instanceof DateValue) return `{"$d":${JSON.stringify(v.days)}}`;
+  if (v instanceof TimeValue) return v.offsetSeconds === undefined ? `{"$t":"${v.micros.toString()}"}` : `{"$tt":["${v.micros.toString()}",${JSON.stringify(v.offsetSeconds)}]}`;
+  if (v instanceof Interval) return `{"$iv":[${JSON.stringify(v.months)},${JSON.stringify(v.days)},"${v.micros.toString()}"]}`;
+  if (v instanceof JsonText) return `{"$j":${quote(v.text)}}`;
+  const obj = v as { readonly [key: string]: Value };
+  let out = '';
+  let dollar = false;
+  for (const k in obj) {
+    if (k.charCodeAt(0) === 36 /* $ */) dollar = true;
+    out += (out === '' ? '' : ',') + quoteKey(k) + ':' + valueToJson(obj[k] as Value);
+  }
+  return dollar ? `{"$o":{${out}}}` : `{${out}}`;
+}
+
+/**
+ * Writes the JSON text of {@link encodeValue}`(v)` as UTF-8 into `w`: the same bytes as
+ * `Buffer.from(valueToJson(v))`, without building strings (see `json-bytes.ts`).
+ */
+export function writeValueJson(w: JsonByteWriter, v: Value): void {
+  switch (typeof v) {
+    case 'string':
+      return w.string(v);
+    case 'boolean':
+      return w.ascii(v ? 'true' : 'false');
+    case 'number':
+      if (Number.isFinite(v) && !Object.is(v, -0)) return w.ascii(String(v));
+      return w.ascii(Object.is(v, -0) ? '{"$f":"-0"}' : `{"$f":"${String(v)}"}`);
+    case 'bigint':
+      w.ascii('{"$i":"');
+      w.ascii(v.toString());
+      return w.ascii('"}');
+    case 'object':
+      break;
+    default:
+      throw new CodecError(`cannot encode a value of type ${typeof v}`);
+  }
+  if (v === null) return w.ascii('null');
+  if (Array.isArray(v)) {
+    const a = v as readonly Value[];
+    w.byte(91 /* [ */);
+    for (let i = 0; i < a.length; i++) {
+      if (i > 0) w.byte(44 /* , */);
+      const x = a[i];
+      // A hole: encodeValue's map() keeps it, and JSON.stringify writes it as null.
+      if (x === undefined && !(i in a)) w.ascii('null');
+      else writeValueJson(w, x as Value);
+    }
+    return w.byte(93 /* ] */);
+  }
+  if (v instanceof Decimal) {
+    w.ascii('{"$n":');
+    w.string(v.text);
+    return w.byte(125 /* } */);
+  }
+  if (v instanceof Timestamp && typeof v.micros === 'bigint') {
+    w.ascii(v.withTimeZone ? '{"$tz":"' : '{"$ts":"');
+    w.ascii(v.micros.toString());
+    return w.ascii('"}');
+  }
+  if (v instanceof Uint8Array || v instanceof Timestamp || v instanceof DateValue || v instanceof TimeValue || v instanceof Interval || v instanceof JsonText) {
+    // Rarer types: valueToJson's text, already escaped (JsonText and base64 may be long, but are written natively).
+    return w.text(valueToJson(v));
+  }
+  const obj = v as { readonly [key: string]: Value };
+  let dollar = false;
+  for (const k in obj) {
+    if (k.charCodeAt(0) === 36 /* $ */) {
+      dollar = true;
+      break;
+    }
+  }
+  w.ascii(dollar ? '{"$o":{' : '{');
+  let first = true;
+  for (const k in obj) {
+    if (first) first = false;
+    else w.byte(44 /* , */);
+    w.string(k);
+    w.byte(58 /* : */);
+    writeValueJson(w, obj[k] as Value);
+  }
+  w.ascii(dollar ? '}}' : '}');
+}
+
+function arrayToJson(a: readonly Value[]): string {
+  let out = '[';
+  for (let i = 0; i < a.length; i++) {
+    if (i > 0) out += ',';
+    const x = a[i];
+    // A hole: encodeValue's map() keeps it, and JSON.stringify writes it as null.
+    out += x === undefined && !(i in a) ? 'null' : valueToJson(x as Value);
+  }
+  return out + ']';
+}
+
+/** Characters JSON.stringify escapes in a string (plus surrogates, which it escapes when lone). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON string literal, exactly as JSON.stringify writes it. */
+function quote(s: string): string {
+  // Plain text (the common case) needs no escaping; JSON.stringify handles the rest.
+  return s.length < 64 && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+/** Quoted column names repeat on every row: remember them (bounded, so odd keys cannot grow it). */
+const keyCache = new Map<string, string>();
+function quoteKey(k: string): string {
+  let q = keyCache.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (keyCache.size >= 4096) keyCache.clear();
+    keyCache.set(k, q);
+  }
+  return q;
+}
+
 /** Inverse of {@link encodeValue}. Throws {@link CodecError} on malformed input. */
 export function decodeValue(e: unknown): Value {
   switch (typeof e) {
@@ -252,7 +394,49 @@ export function decodeValue(e: unknown): Value {
   return out;
 }
 
-function decodeTagged(tag: string, p: unknown): Value {
+/**
+ * Like {@link decodeValue}, but reuses the objects and arrays of `e` for the decoded value
+ * (only tagged values are replaced), so `e` must be freshly parsed JSON that nobody else holds.
+ * The stream's read path decodes every record this way and skips a copy of every row.
+ */
+export function decodeParsedValue(e: unknown): Value {
+  if (typeof e !== 'object') {
+    if (typeof e === 'string' || typeof e === 'number' || typeof e === 'boolean') return e;
+    throw new CodecError(`cannot decode a value of type ${typeof e}`);
+  }
+  if (e === null) return null;
+  if (Array.isArray(e)) {
+    for (let i = 0; i < e.length; i++) {
+      const x: unknown = e[i];
+      if ((typeof x === 'object' && x !== null) || (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean' && x !== null)) e[i] = decodeParsedValue(x);
+    }
+    return e as Value[];
+  }
+  const o = e as Record<string, unknown>;
+  for (const k in o) {
+    if (k.charCodeAt(0) === 36 && isSingleKey(o)) return decodeTagged(k, o[k], true);
+    break;
+  }
+  return decodeObjectInPlace(o);
+}
+
+/** Decodes every property value of a parsed object in place (no tag check on the object itself). */
+function decodeObjectInPlace(o: Record<string, unknown>): { [key: string]: Value } {
+  for (const k in o) {
+    const x = o[k];
+    // Strings, numbers and booleans decode to themselves: leave them where they are.
+    if ((typeof x === 'object' && x !== null) || (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean' && x !== null)) setOwn(o, k, decodeParsedValue(x));
+  }
+  return o as { [key: string]: Value };
+}
+
+function isSingleKey(o: object): boolean {
+  let n = 0;
+  for (const _ in o) if (++n > 1) return false;
+  return true;
+}
+
+function decodeTagged(tag: string, p: unknown, inPlace = false): Value {
   try {
     switch (tag) {
       case '$i':
@@ -283,6 +467,7 @@ function decodeTagged(tag: string, p: unknown): Value {
         return new JsonText(str(p));
       case '$o': {
         if (typeof p !== 'object' || p === null || Array.isArray(p)) break;
+        if (inPlace) return decodeObjectInPlace(p as Record<string, unknown>);
         const out: { [key: string]: Value } = {};
         for (const k in p) setOwn(out, k, decodeValue((p as Record<string, unknown>)[k]));
         return out;
@@ -308,7 +493,7 @@ function str(p: unknown): string {
 
 /** Deep equality on values, treating NaN as equal to NaN and -0 as distinct from 0. */
 export function valuesEqual(a: Value, b: Value): boolean {
-  return JSON.stringify(encodeValue(a)) === JSON.stringify(encodeValue(b));
+  return valueToJson(a) === valueToJson(b);
 }
 
 // ---- calendar arithmetic (proleptic Gregorian, any year; H. Hinnant's civil algorithms) ----

@@ -13,8 +13,12 @@ import {
   TimeValue,
   Timestamp,
   valuesEqual,
+  valueToJson,
+  writeValueJson,
+  decodeParsedValue,
   type Value,
 } from '../../src/core/values.ts';
+import { JsonByteWriter } from '../../src/core/json-bytes.ts';
 import { CodecError } from '../../src/core/errors.ts';
 
 const SEED = Number(process.env['HYDRANT_TEST_SEED'] ?? 20261121);
@@ -155,4 +159,71 @@ test('malformed tagged values give a CodecError that names the tag', () => {
   assert.throws(() => decodeValue({ $i: 'x12' }), (e: unknown) => e instanceof CodecError && /\$i/.test(e.message));
   assert.throws(() => decodeValue({ $zz: 1 }), (e: unknown) => e instanceof CodecError && /\$zz/.test(e.message));
   assert.throws(() => decodeValue({ $iv: [1, 2] }), CodecError);
+});
+
+// ---- the fast paths must give exactly what the reference codec gives ----
+
+const textArb = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  // Any UTF-16 code unit, lone surrogates and control characters included.
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+  fc.string({ minLength: 60, maxLength: 200 }),
+);
+const fastValueArb: fc.Arbitrary<Value> = fc.oneof(
+  valueArb,
+  textArb,
+  fc.dictionary(textArb, fc.oneof(textArb, valueArb), { maxKeys: 5, noNullPrototype: true }),
+);
+
+test('valueToJson and writeValueJson write exactly JSON.stringify(encodeValue(v))', () => {
+  const w = new JsonByteWriter(16);
+  fc.assert(
+    fc.property(fastValueArb, (v) => {
+      const ref = JSON.stringify(encodeValue(v));
+      assert.equal(valueToJson(v), ref);
+      w.reset();
+      writeValueJson(w, v);
+      assert.deepEqual(w.take(), Buffer.from(ref, 'utf8'));
+    }),
+    { seed: SEED, numRuns: 3000 },
+  );
+});
+
+test('decodeParsedValue decodes like decodeValue (reusing the parsed objects)', () => {
+  fc.assert(
+    fc.property(fastValueArb, (v) => {
+      const text = valueToJson(v);
+      assert.deepEqual(decodeParsedValue(JSON.parse(text)), decodeValue(JSON.parse(text)));
+      assert.deepEqual(decodeParsedValue(JSON.parse(text)), v);
+    }),
+    { seed: SEED, numRuns: 2000 },
+  );
+  for (const bad of [{ $i: 'x12' }, { $zz: 1 }, { $iv: [1, 2] }, { a: [{ $n: '1e5' }] }, { $o: { b: { $d: 'soon' } } }]) {
+    const err = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        assert.ok(e instanceof CodecError);
+        return e.message;
+      }
+      return 'no error';
+    };
+    assert.equal(err(() => decodeParsedValue(structuredClone(bad))), err(() => decodeValue(bad)));
+  }
+});
+
+test('holes, -0, undefined and __proto__ keys are encoded like the reference', () => {
+  // eslint-disable-next-line no-sparse-arrays
+  const sparse = [1n, , 'x'] as unknown as Value;
+  assert.equal(valueToJson(sparse), JSON.stringify(encodeValue(sparse)));
+  assert.equal(valueToJson(-0), '{"$f":"-0"}');
+  const proto = JSON.parse('{"__proto__": {"$i": "5"}, "a": 1}') as Value;
+  const decoded = decodeValue(proto);
+  assert.equal(valueToJson(decoded), JSON.stringify(encodeValue(decoded)));
+  assert.deepEqual(decodeParsedValue(JSON.parse('{"__proto__": {"$i": "5"}, "a": 1}')), decoded);
+  assert.equal(Object.getPrototypeOf(decodeParsedValue(JSON.parse('{"__proto__": {"$i": "5"}}'))), Object.prototype);
+  assert.throws(() => valueToJson({ a: undefined } as unknown as Value), CodecError);
+  const w = new JsonByteWriter();
+  assert.throws(() => writeValueJson(w, [() => 1] as unknown as Value), CodecError);
 });
