@@ -20,7 +20,7 @@ import { MergeEngine } from '../../lake/current/merge-engine.ts';
 import { MergeJob, type TableMergeReport } from '../../lake/current/merge-job.ts';
 import { compactChangeObjects } from '../../lake/current/compaction.ts';
 
-const USAGE = 'hydrant merge FILE [TABLE...] [--interval SECONDS] [--buckets N] [--grace SECONDS] [--compact [--target-mib N]]';
+const USAGE = 'hydrant merge FILE [TABLE...] [--interval SECONDS] [--buckets N] [--grace SECONDS] [--compact [--target-mib N]] [--memory-mib N]';
 
 /** Parsed `merge` arguments. */
 export interface MergeArgs {
@@ -31,6 +31,7 @@ export interface MergeArgs {
   readonly graceS: number;
   readonly compact: boolean;
   readonly targetMiB: number;
+  readonly memoryMiB: number;
 }
 
 function num(flag: string, v: string | undefined, min: number, max: number, integer: boolean): number {
@@ -50,6 +51,7 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
   let graceS = 600;
   let compact = false;
   let targetMiB = 128;
+  let memoryMiB = 1024;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -59,12 +61,13 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
     else if (flag === '--grace') graceS = num(flag, value(), 0, 7 * 86_400, false);
     else if (a === '--compact') compact = true;
     else if (flag === '--target-mib') targetMiB = num(flag, value(), 1, 5120, false);
+    else if (flag === '--memory-mib') memoryMiB = num(flag, value(), 64, 1024 * 1024, true);
     else if (a.startsWith('-')) throw new HydrantError('USAGE', `unknown option ${a}; usage: ${USAGE}`);
     else if (file === undefined) file = a;
     else tables.push(a);
   }
   if (file === undefined) throw new HydrantError('USAGE', `missing pipeline file; usage: ${USAGE}`);
-  return { file, tables, intervalS, buckets, graceS, compact, targetMiB };
+  return { file, tables, intervalS, buckets, graceS, compact, targetMiB, memoryMiB };
 }
 
 function line(r: TableMergeReport): string {
@@ -85,7 +88,7 @@ export const mergeCommand: Command = {
     const lake = openObjectStore(spec.lake, spec.dataDir);
     const metrics = new Metrics();
     const tmpDir = join(spec.dataDir, 'tmp', 'merge');
-    const engine = await MergeEngine.open({ state, lake, tmpDir, buckets: a.buckets, graceMs: a.graceS * 1000, metrics });
+    const engine = await MergeEngine.open({ state, lake, tmpDir, buckets: a.buckets, graceMs: a.graceS * 1000, metrics, memoryLimitMiB: a.memoryMiB });
     const job = new MergeJob({ state, lake, engine, tmpDir, logger });
     const compact = async (): Promise<void> => {
       if (!a.compact) return;

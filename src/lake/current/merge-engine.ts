@@ -50,6 +50,11 @@ export interface MergeEngineOptions {
   readonly metrics?: Metrics;
   /** Clock, for tests. */
   readonly now?: () => number;
+  /**
+   * Memory limit of the merge's DuckDB in MiB (default 1024); beyond it DuckDB spills to
+   * `tmpDir`, so a large merge stays within bounds instead of growing with the table.
+   */
+  readonly memoryLimitMiB?: number;
 }
 
 /** One batch to merge. */
@@ -101,7 +106,7 @@ export class MergeEngine {
   /** Opens an engine with its own in-process DuckDB. */
   static async open(opts: MergeEngineOptions): Promise<MergeEngine> {
     await mkdir(opts.tmpDir, { recursive: true });
-    const db = await DuckDBInstance.create(':memory:', { temp_directory: opts.tmpDir });
+    const db = await DuckDBInstance.create(':memory:', { temp_directory: opts.tmpDir, memory_limit: `${opts.memoryLimitMiB ?? 1024}MB` });
     return new MergeEngine(opts, db, await db.connect());
   }
 
