@@ -8,6 +8,7 @@ import { bench as postgres } from './postgres.ts';
 import { bench as merge } from './merge.ts';
 import { bench as codec } from './codec.ts';
 import { bench as pipeline } from './pipeline.ts';
+import { bench as snapshot } from './snapshot.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
@@ -18,4 +19,5 @@ export const benchmarks: readonly Benchmark[] = [
   merge,
   codec,
   pipeline,
+  snapshot,
 ];

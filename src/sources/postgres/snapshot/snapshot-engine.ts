@@ -390,7 +390,7 @@ export class SnapshotEngine {
       tasks,
       retryMaxMs: o.settings.snapshot_retry_max_ms,
       deferAfter: o.settings.snapshot === 'only' ? undefined : 3,
-      maxQueued: 50_000,
+      maxQueued: 20_000,
       logger: this.#log,
       progress: this.#progress,
       onFinished: (task, position) => {
