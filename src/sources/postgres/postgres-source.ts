@@ -22,7 +22,7 @@ import type { Source, SourceBatch } from '../source.ts';
 import { ensurePublication, ensureSlot, matchingTables, roleInfo, slotInfo, SlotLostError } from './catalog.ts';
 import { ChangeBuilder, type TxContext } from './change-builder.ts';
 import { postgresConfig, resolveNames, TableSelection, type PostgresConfig } from './config.ts';
-import { END_OF_TX, formatPosition, parsePosition } from './lsn.ts';
+import { END_OF_TX, formatPosition, parseLsn, parsePosition } from './lsn.ts';
 import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
 import { formatFindings, preflight } from './preflight.ts';
 import { Relations, type RelationState } from './relations.ts';
@@ -77,6 +77,13 @@ export class PostgresSource implements Source {
   #fatal: Error | undefined;
   #timers: NodeJS.Timeout[] = [];
   #heartbeatWarned = false;
+  /** WAL flush position the stream must reach before it reports caught up. */
+  #target: bigint | undefined;
+  /** Highest commit end LSN processed. */
+  #seenEnd = 0n;
+  /** The next batch, built while the runner makes the previous one durable. */
+  #prepared: Promise<SourceBatch> | undefined;
+  readonly #prefetchAbort = new AbortController();
 
   constructor(cfg: PostgresConfig, ctx: ComponentContext) {
     this.#cfg = cfg;
@@ -136,6 +143,28 @@ export class PostgresSource implements Source {
   }
 
   async next(signal: AbortSignal): Promise<SourceBatch> {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    let b: SourceBatch;
+    if (prepared !== undefined) {
+      b = await prepared;
+      // An empty batch prepared a while ago would report a stale "caught up": build afresh.
+      if (b.events.length === 0) {
+        if (b.schemas !== undefined) this.#schemas.unshift(...b.schemas);
+        b = await this.#build(signal);
+      }
+    } else b = await this.#build(signal);
+    if (this.#cfg.prefetch && !this.#prefetchAbort.signal.aborted) {
+      // Decode the next batch while the runner makes this one durable (one batch ahead at most).
+      const next = this.#build(this.#prefetchAbort.signal);
+      next.catch(() => {});
+      this.#prepared = next;
+    }
+    return b;
+  }
+
+  /** Builds one batch from the replication stream (never two at a time). */
+  async #build(signal: AbortSignal): Promise<SourceBatch> {
     if (this.#fatal !== undefined) throw this.#fatal;
     if (this.#conn === undefined) {
       try {
@@ -176,9 +205,10 @@ export class PostgresSource implements Source {
     }
     if (this.#toast !== undefined && events.some((e) => e.unchanged !== undefined)) await this.#toast.fill(events);
     crashPoint('postgres.batch_ready');
+    const caughtUp = await this.#caughtUp(events.length < max);
     const schemas = this.#schemas;
     this.#schemas = [];
-    return { events, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp: this.#replay === undefined && events.length < max };
+    return { events, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
   }
 
   async ack(position: string): Promise<void> {
@@ -198,6 +228,10 @@ export class PostgresSource implements Source {
   async close(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.#prefetchAbort.abort();
+    this.#conn?.interrupt();
+    await this.#prepared?.catch(() => {});
+    this.#prepared = undefined;
     await this.#dropConnection();
     await this.#sql?.end().catch(() => {});
     this.#sql = undefined;
@@ -357,6 +391,7 @@ export class PostgresSource implements Source {
   }
 
   #finishTx(commitLsn: bigint, endLsn: bigint): void {
+    if (endLsn > this.#seenEnd) this.#seenEnd = endLsn;
     const pos = formatPosition(commitLsn, END_OF_TX);
     if (pos <= this.#durableStart) {
       // Durable before this process started (the slot had not confirmed it yet).
@@ -368,6 +403,26 @@ export class PostgresSource implements Source {
     }
     if (pos > this.#emitted) this.#emitted = pos;
     this.#completed.push({ pos, endLsn });
+  }
+
+  /**
+   * Caught up means the stream has reached the server's WAL flush position as it was when we
+   * last asked — not merely that nothing arrived for a while (after a restart the server may
+   * take long to re-read WAL before it sends anything).
+   */
+  async #caughtUp(drained: boolean): Promise<boolean> {
+    const conn = this.#conn;
+    if (!drained || conn === undefined || this.#replay !== undefined || this.#tx !== undefined || conn.queuedCount > 0) return false;
+    if (this.#target === undefined) {
+      const r = await this.#sql?.query('select pg_current_wal_flush_lsn()::text as l');
+      const l = r?.rows[0]?.['l'];
+      if (typeof l !== 'string') return false;
+      this.#target = parseLsn(l);
+    }
+    const seen = conn.received > this.#seenEnd ? conn.received : this.#seenEnd;
+    if (seen < this.#target) return false;
+    this.#target = undefined;
+    return true;
   }
 
   /** true when nothing is in flight: no open or streamed transaction, nothing unacknowledged. */

@@ -176,3 +176,35 @@ test('an idle slot advances while another database writes ~1 GB of WAL: retained
     cleanup();
   }
 });
+
+test('caughtUp means the stream reached the server\'s WAL position, not that nothing arrived for a while', async () => {
+  const db = await freshDb();
+  const busy = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('caught', state);
+  const src = makeSource(server, db, ctx, { idle_wait_ms: 20 });
+  try {
+    await server.query('create table t (id int primary key)', [], db);
+    await server.query('create table big (id int, pad text)', [], busy);
+    await src.start(null);
+    await src.close();
+    // While the source is stopped: ~300 MB of WAL elsewhere, then one captured row behind it.
+    for (let i = 0; i < 6; i++) await server.query(`insert into big select g, repeat(md5(g::text), 30) from generate_series(1, 50000) g`, [], busy);
+    await server.query('insert into t values (1)', [], db);
+    const s2 = makeSource(server, db, ctx, { idle_wait_ms: 20 });
+    await s2.start(null);
+    const ac = new AbortController();
+    const got: unknown[] = [];
+    for (;;) {
+      const b = await s2.next(ac.signal);
+      got.push(...b.events.map((e) => (e as ChangeEvent).key['id']));
+      await s2.ack(b.position);
+      if (b.caughtUp && b.events.length === 0) break;
+    }
+    assert.deepEqual(got, [1], 'the row behind the backlog arrived before caughtUp was reported');
+    await s2.close();
+  } finally {
+    await src.close();
+    cleanup();
+  }
+});
