@@ -91,6 +91,11 @@ export function dataFileKey(t: TableRef, bucket: number, version: number, attemp
   return `${currentPrefix(t)}data/b${String(bucket).padStart(4, '0')}/v${pad(version)}-${attempt}.parquet`;
 }
 
+/** Lake key of a version's published manifest (`current/metadata/v<N>.json`). */
+export function metadataKey(t: TableRef, version: number): string {
+  return `${currentPrefix(t)}metadata/v${pad(version)}.json`;
+}
+
 /** Version number encoded in a data file key, or undefined when the key is not one. */
 export function versionOfDataKey(key: string): number | undefined {
   const m = /\/v(\d{10})-[0-9a-f]+\.parquet$/.exec(key);

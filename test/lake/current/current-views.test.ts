@@ -28,4 +28,9 @@ test('query views: the current state under source.schema.table and the plain tab
   assert.equal(sum, `${neg ? '-' : ''}${abs.slice(0, -2)}.${abs.slice(-2)}`);
   const same = await fx.engine.connection.runAndReadAll(`SELECT count(*) FROM "gen.public.accounts"`);
   assert.equal(String(same.getRows()[0]![0]), count);
+  // An engine that knows nothing of the state store: latest.json in the lake, then its files.
+  const latest = JSON.parse(Buffer.from(await fx.lake.get('databases/gen/public/accounts/current/metadata/latest.json')).toString('utf8')) as { version: number; files: Array<{ key: string }> };
+  assert.equal(latest.version, 3);
+  const plain = await fx.engine.connection.runAndReadAll(`SELECT count(*) FROM read_parquet([${latest.files.map((f) => `'${fx.lake.pathOf(f.key)}'`).join(', ')}])`);
+  assert.equal(String(plain.getRows()[0]![0]), count);
 });

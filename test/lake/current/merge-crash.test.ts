@@ -41,8 +41,9 @@ async function inspect(dir: string) {
     const rows = canonRows(await readCurrentRows({ state, lake, conn, tmpDir: dir, table, schema }), schema);
     const versions = (await state.list(manifestKeys(table).versions)).map((e) => e.value as unknown as { files: Array<{ key: string }> });
     const referenced = new Set(versions.flatMap((v) => v.files.map((f) => f.key)));
-    const stray = (await lake.list('databases/')).map((o) => o.key).filter((k) => !referenced.has(k));
-    return { checkpoint: (m?.checkpoint ?? -1) as number, rows, stray };
+    const stray = (await lake.list('databases/')).map((o) => o.key).filter((k) => !referenced.has(k) && !k.includes('/current/metadata/'));
+    const latest = (await lake.head(`databases/${table.source}/${table.schema}/${table.table}/current/metadata/latest.json`)) === undefined ? undefined : (JSON.parse(Buffer.from(await lake.get(`databases/${table.source}/${table.schema}/${table.table}/current/metadata/latest.json`)).toString('utf8')) as { version: number }).version;
+    return { checkpoint: (m?.checkpoint ?? -1) as number, rows, stray, version: m?.version, latest };
   } finally {
     conn.closeSync();
     db.closeSync();
@@ -71,6 +72,7 @@ for (const point of MERGE_CRASH_POINTS) {
     assert.equal(done.checkpoint, BATCHES - 1);
     assert.deepEqual(done.rows, canonRows(batches[BATCHES - 1]!.truth, schema));
     assert.deepEqual(done.stray, [], 'files of the dead merge were swept');
+    assert.equal(done.latest, done.version, 'the lake\'s latest.json names the readable version');
   });
 }
 

@@ -118,7 +118,9 @@ test('replaced files stay for the grace period, then are deleted with their mani
   assert.equal(await state.get(keys.version(1)), undefined);
   const live = new Set((await loadManifest(state, table))!.files.map((f) => f.key));
   const listed = (await fx.lake.list('databases/')).map((o) => o.key);
-  assert.deepEqual(listed.sort(), [...live].sort(), 'only the readable version\'s files remain');
+  assert.deepEqual(listed.filter((k) => k.includes('/current/data/')).sort(), [...live].sort(), 'only the readable version\'s files remain');
+  const head = (await loadManifest(state, table))!.version;
+  assert.deepEqual(listed.filter((k) => k.includes('/current/metadata/')).map((k) => k.split('/').pop()).sort(), [`v${String(head).padStart(10, '0')}.json`, 'latest.json'].sort());
 });
 
 test('a merge whose starting version is no longer the head is rejected by the conditional commit', async (t) => {

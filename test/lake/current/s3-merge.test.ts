@@ -55,7 +55,7 @@ test('current-state tables on an S3 lake (s3rver): SQL and event paths, compacti
   // Replaced files past the grace period are gone from the bucket; downloaded copies too.
   await engine.cleanup(table);
   const live = new Set((await loadManifest(state, table))!.files.map((f) => f.key));
-  const current = (await lake.list(`databases/${table.source}/${table.schema}/${table.table}/current/`)).map((o) => o.key);
+  const current = (await lake.list(`databases/${table.source}/${table.schema}/${table.table}/current/data/`)).map((o) => o.key);
   assert.deepEqual(current.sort(), [...live].sort());
   assert.deepEqual(readdirSync(tmpDir).filter((f) => f.endsWith('.parquet')), [], 'no local copies left behind');
 });
