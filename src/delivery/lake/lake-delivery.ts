@@ -129,6 +129,7 @@ export class LakeDelivery implements Delivery {
       else await this.#flushExpired();
       // Nothing open on this shard any more: its checkpoint can move to the last record seen.
       await this.#advanceIdle(shardId);
+      this.#gauges();
     });
   }
 
@@ -145,6 +146,12 @@ export class LakeDelivery implements Delivery {
   /** Open buffers and their estimated bytes (metrics, tests). */
   get openPartitions(): { readonly count: number; readonly bytes: number } {
     return { count: this.#buffers.size, bytes: this.#bytes };
+  }
+
+  #gauges(): void {
+    const labels = { delivery: this.#d.name };
+    this.#d.metrics.set('hydrant_lake_open_partitions', 'Open output partitions (buffers) of a lake delivery', labels, this.#buffers.size);
+    this.#d.metrics.set('hydrant_lake_buffered_bytes', 'Estimated bytes held by open buffers of a lake delivery', labels, this.#bytes);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -317,6 +324,7 @@ export class LakeDelivery implements Delivery {
     (await this.#committedOf(b.shard)).set(b.id, list);
     this.#prune(b.shard, cp);
     for (const o of objects) {
+      this.#d.logger.debug('lake: object committed', { key: o.key, rows: o.rows, bytes: o.bytes, shard: o.shard, first: o.firstSequence, last: o.lastSequence, checkpoint: cp.toString() });
       this.#d.metrics.inc('hydrant_lake_objects_total', 'Objects committed to the lake', { delivery: this.#d.name, kind: o.kind });
       this.#d.metrics.inc('hydrant_lake_rows_total', 'Rows committed to the lake', { delivery: this.#d.name, kind: o.kind }, o.rows);
       this.#d.metrics.inc('hydrant_lake_bytes_total', 'Bytes committed to the lake', { delivery: this.#d.name }, o.bytes);

@@ -215,7 +215,8 @@ test('memory budget: the oldest buffer is written first when the budget is reach
   await putSchema(state, ORDERS);
   const lake = new FsObjectStore(join(dir, 'lake'));
   let now = 0;
-  const d = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 900, memory_budget_mib: 1, format: 'jsonl', compression: 'none', changes_prefix: 'c/{field:region}' }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics: new Metrics(), now: () => now++ });
+  const metrics = new Metrics();
+  const d = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 900, memory_budget_mib: 1, format: 'jsonl', compression: 'none', changes_prefix: 'c/{field:region}' }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics, now: () => now++ });
   try {
     await d.start(new StateCommitter(state));
     const big = 'x'.repeat(100_000);
@@ -226,6 +227,10 @@ test('memory budget: the oldest buffer is written first when the budget is reach
     assert.deepEqual((await lake.list('c/')).map((o) => o.key), ['c/us/to_lake-s-1-4.jsonl']);
     assert.ok(d.openPartitions.bytes <= 1024 * 1024);
     assert.equal(d.openPartitions.count, 2);
+    assert.equal(metrics.get('hydrant_lake_open_partitions', { delivery: 'to_lake' }), 2);
+    assert.equal(metrics.get('hydrant_lake_buffered_bytes', { delivery: 'to_lake' }), d.openPartitions.bytes);
+    assert.equal(metrics.get('hydrant_lake_objects_total', { delivery: 'to_lake', kind: 'changes' }), 1);
+    assert.equal(metrics.get('hydrant_lake_rows_total', { delivery: 'to_lake', kind: 'changes' }), 2);
   } finally {
     await d.close();
     rmSync(dir, { recursive: true, force: true });
