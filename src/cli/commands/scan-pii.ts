@@ -15,7 +15,10 @@ import { loadRuntimeSpec } from '../../runtime/load-runtime-spec.ts';
 import { sourceKinds } from '../../sources/registry.ts';
 import type { Source } from '../../sources/source.ts';
 import { MemoryStateStore } from '../../state/memory-state-store.ts';
-import { detectPii, suggestConfigYaml, type TableSample } from '../../transforms/anonymize/pii-detect.ts';
+import { detectPii, suggestConfigYaml, type PiiFinding, type TableSample } from '../../transforms/anonymize/pii-detect.ts';
+import type { AnonymizeConfig } from '../../transforms/anonymize/config.ts';
+import { compileGlobs, compileTablePatterns } from '../../transforms/common/patterns.ts';
+import type { RuntimeSpec } from '../../runtime/runtime-spec.ts';
 import { samplePostgres } from '../../transforms/anonymize/postgres-sample.ts';
 import type { Command } from '../command.ts';
 
@@ -100,6 +103,21 @@ export async function samplePipelineSources(file: string, o: SampleOptions): Pro
   }));
 }
 
+/**
+ * The anonymize rule of the finding's source edge that already handles its column, as
+ * `transform.rules[i]: action`, or undefined when none does.
+ */
+export function coveringRule(spec: RuntimeSpec, f: PiiFinding): string | undefined {
+  for (const name of spec.sources[f.source]?.transforms ?? []) {
+    const t = spec.transforms[name];
+    if (t?.type !== 'anonymize') continue;
+    const rules = (t.config as AnonymizeConfig).rules;
+    const i = rules.findIndex((r) => compileTablePatterns(r.tables)(f) && compileGlobs(r.columns)(f.column));
+    if (i >= 0) return `${name}.rules[${i}]: ${(rules[i] as AnonymizeConfig['rules'][number]).action}`;
+  }
+  return undefined;
+}
+
 function option(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i < 0 ? undefined : args[i + 1];
@@ -125,12 +143,20 @@ export const scanPiiCommand: Command = {
       process.stdout.write('no column looks like personal data (names, emails, phones, addresses, birth dates, IPs, card numbers); review the schema yourself before relying on this\n');
       return 0;
     }
+    const spec = await loadRuntimeSpec(file);
     const w = Math.max(...findings.map((f) => `${f.source}.${f.schema}.${f.table}.${f.column}`.length));
+    const open: PiiFinding[] = [];
     for (const f of findings) {
       const rule = Object.entries(f.rule).map(([k, v]) => `${k}: ${String(v)}`).join(', ');
-      process.stdout.write(`${`${f.source}.${f.schema}.${f.table}.${f.column}`.padEnd(w)}  ${f.kind.padEnd(11)}  ${rule.padEnd(36)}  (${f.evidence})\n`);
+      const covered = coveringRule(spec, f);
+      if (covered === undefined) open.push(f);
+      process.stdout.write(`${`${f.source}.${f.schema}.${f.table}.${f.column}`.padEnd(w)}  ${f.kind.padEnd(11)}  ${rule.padEnd(36)}  ${covered === undefined ? 'NOT ANONYMIZED' : `covered by ${covered}`}  (${f.evidence})\n`);
     }
-    process.stdout.write(`\nA starting point (review it: detection is heuristic). Put the transform first on each source edge, e.g. \`transforms: [anonymize]\`:\n\ntransforms:\n${suggestConfigYaml(findings)}\n`);
+    if (open.length === 0) {
+      process.stdout.write(`\nEvery column found is handled by an anonymize rule on its source edge (detection is heuristic: review the rest of the schema too).\n`);
+      return 0;
+    }
+    process.stdout.write(`\n${open.length} column(s) are not anonymized. A starting point (review it: detection is heuristic). Put the transform first on each source edge, e.g. \`transforms: [anonymize]\`:\n\ntransforms:\n${suggestConfigYaml(open)}\n`);
     return 0;
   },
 };

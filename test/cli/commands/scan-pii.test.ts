@@ -12,11 +12,13 @@ test('hydrant scan-pii samples a generator pipeline, lists personal columns with
   const dir = mkdtempSync(join(tmpdir(), 'hydrant-scan-'));
   try {
     const file = join(dir, 'p.yaml');
-    writeFileSync(file, ['name: scan', 'data_dir: data', 'lake: { type: fs, path: lake }', 'streams: { changes: { shards: 1 } }', 'sources:', '  shop: { type: generator, stream: changes, seed: 7, count: 3000 }', ''].join('\n'));
+    writeFileSync(file, ['name: scan', 'data_dir: data', 'lake: { type: fs, path: lake }', 'streams: { changes: { shards: 1 } }', 'sources:', '  shop: { type: generator, stream: changes, seed: 7, count: 3000, transforms: [anon] }', 'transforms:', '  anon: { type: anonymize, rules: [{ columns: [email], action: hash }] }', ''].join('\n'));
     const r = spawnSync(process.execPath, [bin, 'scan-pii', file, '--sample', '100'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     for (const col of ['customers.name ', 'customers.email ', 'customers.phone ', 'customers.address ', 'customers.birth_date ', 'customers.id ', 'orders.customer_id ']) assert.ok(r.stdout.includes(col), `lists ${col}: ${r.stdout}`);
-    assert.match(r.stdout, /shop\.public\.customers\.email\s+email\s+action: pseudonymize/);
+    assert.match(r.stdout, /shop\.public\.customers\.email\s+email\s+action: pseudonymize\s+covered by anon\.rules\[0\]: hash/);
+    assert.match(r.stdout, /shop\.public\.customers\.phone\s+phone\s+action: tokenize\s+NOT ANONYMIZED/);
+    assert.match(r.stdout, /6 column\(s\) are not anonymized/);
     assert.match(r.stdout, /type: anonymize/);
     assert.doesNotMatch(r.stdout, /@[a-z0-9-]+\.[a-z]{2,}/i, 'no sampled email is printed');
     assert.deepEqual(readdirSync(dir), ['p.yaml'], 'sampling writes no data_dir and no lake');
@@ -48,7 +50,7 @@ test('hydrant scan-pii samples a PostgreSQL source read-only (existing rows, no 
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /public\.people: 30 rows sampled/);
     assert.match(r.stdout, /db\.public\.people\.first_name\s+name\s+action: redact/);
-    assert.match(r.stdout, /db\.public\.people\.contact\s+email\s+action: pseudonymize\s+\(100% of 30 sampled values/);
+    assert.match(r.stdout, /db\.public\.people\.contact\s+email\s+action: pseudonymize\s+NOT ANONYMIZED\s+\(100% of 30 sampled values/);
     assert.match(r.stdout, /db\.public\.people\.born\s+birth_date\s+action: generalize, to: year/);
     assert.match(r.stdout, /db\.public\.people\.home_ip\s+ip\s+action: pseudonymize/);
     assert.match(r.stdout, /db\.public\.people\.person_no\s+person_key\s+action: pseudonymize/);
