@@ -38,40 +38,52 @@ export interface WorkloadOrigin {
 
 /** A set of rows by id with O(1) random pick and delete (order of picks stays deterministic). */
 class RowSet {
-  readonly #rows = new Map<bigint, Row>();
+  // Keyed by Number(id) (ids stay far below 2^53): V8 hashes numbers much faster than bigints.
+  #rows = new Map<number, Row>();
   readonly #ids: bigint[] = [];
-  readonly #index = new Map<bigint, number>();
+  readonly #index = new Map<number, number>();
+  #deletes = 0;
 
   get size(): number {
     return this.#ids.length;
   }
   get(id: bigint): Row | undefined {
-    return this.#rows.get(id);
+    return this.#rows.get(Number(id));
   }
   set(id: bigint, row: Row): void {
-    if (!this.#rows.has(id)) {
-      this.#index.set(id, this.#ids.length);
+    const k = Number(id);
+    if (!this.#rows.has(k)) {
+      this.#index.set(k, this.#ids.length);
       this.#ids.push(id);
     }
-    this.#rows.set(id, row);
+    this.#rows.set(k, row);
   }
   delete(id: bigint): void {
-    const i = this.#index.get(id);
+    const k = Number(id);
+    const i = this.#index.get(k);
     if (i === undefined) return;
     const last = this.#ids.pop() as bigint;
     if (last !== id) {
       this.#ids[i] = last;
-      this.#index.set(last, i);
+      this.#index.set(Number(last), i);
     }
-    this.#index.delete(id);
-    this.#rows.delete(id);
+    this.#index.delete(k);
+    this.#rows.delete(k);
+    // V8 leaves deleted Map entries as holes until it rehashes, and oldest() walks over every
+    // hole at the front (the oldest rows are the ones deleted): copy the Map (same order) now
+    // and then, so that walk stays short.
+    if (++this.#deletes > this.#rows.size + 256) {
+      this.#rows = new Map(this.#rows);
+      this.#deletes = 0;
+    }
   }
   pick(rng: Prng): bigint {
     return rng.pick(this.#ids);
   }
   /** The id inserted longest ago that is still here (Map keeps insertion order). */
   oldest(): bigint | undefined {
-    return this.#rows.keys().next().value;
+    const k = this.#rows.keys().next().value;
+    return k === undefined ? undefined : BigInt(k);
   }
 }
 
