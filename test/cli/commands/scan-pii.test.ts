@@ -54,7 +54,7 @@ test('hydrant scan-pii samples a PostgreSQL source read-only (existing rows, no 
     assert.match(r.stdout, /db\.public\.people\.born\s+birth_date\s+action: generalize, to: year/);
     assert.match(r.stdout, /db\.public\.people\.home_ip\s+ip\s+action: pseudonymize/);
     assert.match(r.stdout, /db\.public\.people\.person_no\s+person_key\s+action: pseudonymize/);
-    assert.match(r.stdout, /db\.public\.visits\.person_id\s+person_key\s+action: pseudonymize\s+\(references people\)/);
+    assert.match(r.stdout, /db\.public\.visits\.person_id\s+person_key\s+action: pseudonymize\s+NOT ANONYMIZED\s+\(references people\)/);
     assert.doesNotMatch(r.stdout, /corp\.example|Name1\b/, 'no sampled value is printed');
     assert.deepEqual(await server.query('SELECT slot_name FROM pg_replication_slots', [], 'crm'), []);
     assert.deepEqual(await server.query('SELECT pubname FROM pg_publication', [], 'crm'), []);
