@@ -15,7 +15,7 @@ import { decodeEnvelope, encodeEnvelope, envelopeToJson, type Envelope } from '.
 import { Workload } from '../src/sources/generator/workload.ts';
 
 const POOL = 20_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 /** The generator's first `n` events. */
 export function workloadEvents(n: number, seed = 7): Envelope[] {

@@ -35,6 +35,8 @@ interface ChildResult {
   readonly seconds: number;
   readonly bytes: number;
   readonly maxRssMiB: number;
+  /** CPU time of the timed part (user + system, all threads): less sensitive to noisy neighbours than wall time. */
+  readonly cpuSeconds: number;
 }
 
 type Mode = 'file' | 'lake' | 'log' | 'generator';
@@ -56,6 +58,7 @@ async function pipelineChild(mode: 'file' | 'lake', count: number, dir: string):
     deliveries: { out: delivery },
   }, dir);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const runner = await PipelineRunner.open(spec, { untilCaughtUp: true, logger: createLogger({ level: 'error' }) });
   const summary = await runner.run();
   const seconds = (performance.now() - t0) / 1000;
@@ -64,7 +67,7 @@ async function pipelineChild(mode: 'file' | 'lake', count: number, dir: string):
     + runner.metrics.get('hydrant_delivery_records_total', { delivery: 'out', table: 'orders' })
     + runner.metrics.get('hydrant_delivery_records_total', { delivery: 'out', table: 'order_items' });
   if (summary.reason !== 'caught-up' || delivered !== count) throw new Error(`pipeline ${mode}: ${summary.reason}, delivered ${delivered} of ${count} events`);
-  return { events: count, seconds, bytes: runner.metrics.get('hydrant_source_bytes_total', { source: 'shop' }), maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { events: count, seconds, bytes: runner.metrics.get('hydrant_source_bytes_total', { source: 'shop' }), ...usage(c0) };
 }
 
 /** Child: the stream log alone appending the pipeline's records (encoded before timing). */
@@ -85,22 +88,30 @@ async function logChild(count: number, dir: string): Promise<ChildResult> {
   const log = new EmbeddedStreamLog({ dataDir: dir, retentionIntervalMs: 0 });
   await log.ensureStream('changes', { shards: SHARDS });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   // One producer, one batch at a time: what a source loop does.
   for (const b of batches) await log.append('changes', b);
   const seconds = (performance.now() - t0) / 1000;
   await log.close();
-  return { events: count, seconds, bytes, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { events: count, seconds, bytes, ...usage(c0) };
 }
 
 /** Child: the generator's workload alone (no encoding, no I/O). */
 function generatorChild(count: number): ChildResult {
   const w = workload();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let sink = 0;
   for (let i = 0; i < count; i++) sink += w.next().op.length;
   const seconds = (performance.now() - t0) / 1000;
   if (sink === 0) throw new Error('no events');
-  return { events: count, seconds, bytes: 0, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { events: count, seconds, bytes: 0, ...usage(c0) };
+}
+
+/** Peak RSS, and CPU time (user + system, all threads) since `c0`, taken with the clock start. */
+function usage(c0: NodeJS.CpuUsage): { maxRssMiB: number; cpuSeconds: number } {
+  const c = process.cpuUsage(c0);
+  return { maxRssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
 function runChild(mode: Mode, count: number, dir: string): ChildResult {
@@ -130,7 +141,7 @@ export const bench: Benchmark = {
     }
     const { log, file, lake, generator } = res as Record<Mode, ChildResult>;
     const mbps = (r: ChildResult): string => `${(r.bytes / 1e6 / r.seconds).toFixed(1)} MB/s of records`;
-    const row = (name: string, r: ChildResult, extra = ''): BenchRow => ({ name, value: r.events / r.seconds, unit: 'events/s', note: `${r.events} events, ${mbps(r)}, peak RSS ${r.maxRssMiB.toFixed(0)} MiB${extra}; best of ${ROUNDS}` });
+    const row = (name: string, r: ChildResult, extra = ''): BenchRow => ({ name, value: r.events / r.seconds, unit: 'events/s', note: `${r.events} events, ${mbps(r)}, peak RSS ${r.maxRssMiB.toFixed(0)} MiB, ${Math.round(r.events / r.cpuSeconds)} events per CPU-second of the process${extra}; best of ${ROUNDS}` });
     return {
       rows: [
         row('log append of the same records (limit)', log, `, ${SHARDS} shards, batches of ${BATCH}`),
