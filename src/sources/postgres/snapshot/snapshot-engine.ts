@@ -27,7 +27,7 @@ import type { TableSelection } from '../config.ts';
 import { formatPosition } from '../lsn.ts';
 import type { ReplicationConnectOptions } from '../replication-connection.ts';
 import type { TypeResolver } from '../type-map.ts';
-import { planChunks } from './chunk-planner.ts';
+import { planChunks, type ChunkPlan } from './chunk-planner.ts';
 import { connectReader } from './chunk-reader.ts';
 import { FirstPass } from './first-pass.ts';
 import { SnapshotProgress } from './progress.ts';
@@ -35,7 +35,7 @@ import type { SnapshotSettings } from './snapshot-config.ts';
 import { SnapshotRowBuilder } from './snapshot-rows.ts';
 import { chunkKey, initialKey, loadTables, replacePlanOps, type ChunkRecord, type TablePlan } from './snapshot-state.ts';
 import { backoffMs, takeSchema, type ChunkTask, type TableRun } from './snapshot-tasks.ts';
-import { describeTable, resolveSchemaVersion } from './snapshot-table.ts';
+import { describeTable, resolveSchemaVersion, type SnapshotTable } from './snapshot-table.ts';
 import { readBetweenWatermarks, WATERMARK_PREFIX, WatermarkWindow } from './watermark-reader.ts';
 
 /** Prefix of the message `hydrant resnapshot` emits (content: `schema.table`). */
@@ -75,6 +75,15 @@ export interface SnapshotBatch {
   readonly caughtUp: boolean;
 }
 
+interface Replan {
+  readonly schema: string;
+  readonly table: string;
+  readonly reason: TablePlan['reason'];
+  readonly request: string | undefined;
+  failures: number;
+  retryAt: number;
+}
+
 interface Finished {
   readonly task: ChunkTask;
   readonly position: string;
@@ -102,6 +111,8 @@ export class SnapshotEngine {
   readonly #abort = new AbortController();
   #streaming = false;
   readonly #runs = new Map<string, TableRun>();
+  /** Tables whose planning failed, planned again with back-off. */
+  #replan: Replan[] = [];
 
   constructor(o: SnapshotEngineOptions, startPosition: string) {
     this.#o = o;
@@ -162,7 +173,7 @@ export class SnapshotEngine {
 
   /** true while any chunk is queued or being read. */
   get busy(): boolean {
-    return this.#first !== undefined || this.#watermarkQueue.length > 0 || this.#window !== undefined;
+    return this.#first !== undefined || this.#watermarkQueue.length > 0 || this.#window !== undefined || this.#replan.length > 0;
   }
 
   /** The last position handed out. */
@@ -313,17 +324,35 @@ export class SnapshotEngine {
   async #planAll(reader: pg.Client, reason: TablePlan['reason'], positionLsn: bigint): Promise<ChunkTask[]> {
     const o = this.#o;
     const tables = await matchingTables(reader, o.selection);
-    const tasks = await this.#planTables(reader, tables, reason);
+    const tasks = await this.#planTables(reader, tables, reason, undefined, true);
     await o.state.commit([{ type: 'put', key: initialKey(o.source), value: { positionLsn: positionLsn.toString(16), startedAt: new Date().toISOString(), tables: tables.length } }]);
     return tasks;
   }
 
-  async #planTables(reader: pg.Client, tables: ReadonlyArray<{ schema: string; table: string; oid: number }>, reason: TablePlan['reason'], request?: string): Promise<ChunkTask[]> {
+  /**
+   * Plans tables. A table that cannot be planned (e.g. no SELECT privilege) gets a placeholder
+   * plan without chunks (`unplanned`) and is planned again later with back-off; the others go
+   * on. `inTransaction`: the reader is inside the exported snapshot, so each table gets a
+   * savepoint (an error would abort the whole transaction).
+   */
+  async #planTables(reader: pg.Client, tables: ReadonlyArray<{ schema: string; table: string; oid: number }>, reason: TablePlan['reason'], request?: string, inTransaction = false): Promise<ChunkTask[]> {
     const o = this.#o;
     const tasks: ChunkTask[] = [];
     for (const ct of tables) {
-      const t = await describeTable(reader, o.resolver, o.selection, ct);
-      const chunks = await planChunks(reader, t, o.settings.snapshot_chunk_rows);
+      let t: SnapshotTable;
+      let chunks: ChunkPlan;
+      try {
+        if (inTransaction) await reader.query('SAVEPOINT hydrant_plan');
+        t = await describeTable(reader, o.resolver, o.selection, ct);
+        chunks = await planChunks(reader, t, o.settings.snapshot_chunk_rows);
+        if (inTransaction) await reader.query('RELEASE SAVEPOINT hydrant_plan');
+      } catch (err) {
+        if (inTransaction) await reader.query('ROLLBACK TO SAVEPOINT hydrant_plan');
+        const placeholder: TablePlan = { id: randomUUID(), schema: ct.schema, table: ct.table, by: 'key', chunks: [], estimatedRows: 0, reason, startedAt: new Date().toISOString(), unplanned: true, ...(request === undefined ? {} : { request }) };
+        await o.state.commit(await replacePlanOps(o.state, o.source, placeholder));
+        this.#replanLater({ schema: ct.schema, table: ct.table, reason, request, failures: 0, retryAt: 0 }, err);
+        continue;
+      }
       const plan: TablePlan = { id: randomUUID(), schema: t.schema, table: t.table, by: chunks.by, chunks: chunks.chunks, estimatedRows: chunks.estimatedRows, reason, startedAt: new Date().toISOString(), ...(request === undefined ? {} : { request }) };
       await o.state.commit(await replacePlanOps(o.state, o.source, plan));
       tasks.push(...(await this.#tasksOf(reader, plan, new Map())));
@@ -332,10 +361,47 @@ export class SnapshotEngine {
     return tasks;
   }
 
+  #replanLater(r: Replan, err: unknown): void {
+    r.failures++;
+    const delay = backoffMs(r.failures, this.#o.settings.snapshot_retry_max_ms);
+    r.retryAt = Date.now() + delay;
+    this.#replan = this.#replan.filter((x) => x.schema !== r.schema || x.table !== r.table);
+    this.#replan.push(r);
+    this.#log.warn('snapshot cannot plan table: it is retried after a back-off, other tables go on', { table: `${r.schema}.${r.table}`, failures: r.failures, retryInMs: delay, err });
+    this.#loopWake?.();
+  }
+
+  /** Plans one due table of {@link #replan} (watermark loop). */
+  async #replanDue(): Promise<boolean> {
+    const now = Date.now();
+    const r = this.#replan.find((x) => x.retryAt <= now);
+    if (r === undefined) return false;
+    this.#replan = this.#replan.filter((x) => x !== r);
+    const o = this.#o;
+    const ct = (await matchingTables(o.sql, o.selection)).find((x) => x.schema === r.schema && x.table === r.table);
+    if (ct === undefined) return true;
+    const reader = await connectReader(o.connect, 'snapshot planner');
+    try {
+      const t = await describeTable(reader, o.resolver, o.selection, ct);
+      const chunks = await planChunks(reader, t, o.settings.snapshot_chunk_rows);
+      const plan: TablePlan = { id: randomUUID(), schema: t.schema, table: t.table, by: chunks.by, chunks: chunks.chunks, estimatedRows: chunks.estimatedRows, reason: r.reason, startedAt: new Date().toISOString(), ...(r.request === undefined ? {} : { request: r.request }) };
+      await o.state.commit(await replacePlanOps(o.state, o.source, plan));
+      this.#watermarkQueue.push(...(await this.#tasksOf(reader, plan, new Map())));
+      this.#log.info('snapshot planned', { table: `${t.schema}.${t.table}`, chunks: plan.chunks.length, by: plan.by, estimatedRows: plan.estimatedRows, reason: r.reason });
+    } catch (err) {
+      this.#replanLater(r, err);
+    } finally {
+      await reader.end().catch(() => {});
+    }
+    return true;
+  }
+
   /** Unfinished chunks of the stored plans. */
   async #resumeTasks(): Promise<ChunkTask[]> {
     const o = this.#o;
-    const stored = (await loadTables(o.state, o.source)).filter((s) => s.chunks.size < s.plan.chunks.length || [...s.chunks.values()].some((c) => !c.done));
+    const all = await loadTables(o.state, o.source);
+    for (const s of all) if (s.plan.unplanned === true) this.#replan.push({ schema: s.plan.schema, table: s.plan.table, reason: s.plan.reason, request: s.plan.request, failures: 0, retryAt: 0 });
+    const stored = all.filter((s) => s.chunks.size < s.plan.chunks.length || [...s.chunks.values()].some((c) => !c.done));
     if (stored.length === 0) return [];
     const tables = await matchingTables(o.sql, o.selection);
     const reader = await connectReader(o.connect, 'snapshot planner');
@@ -426,10 +492,11 @@ export class SnapshotEngine {
     let client: pg.Client | undefined;
     try {
       while (!signal.aborted) {
+        if (this.#streaming && (await this.#replanDue())) continue;
         const now = Date.now();
         const i = this.#watermarkQueue.findIndex((t) => t.run.retryAt <= now);
         if (i < 0 || !this.#streaming) {
-          const due = Math.min(...this.#watermarkQueue.map((t) => t.run.retryAt));
+          const due = Math.min(...this.#watermarkQueue.map((t) => t.run.retryAt), ...this.#replan.map((r) => r.retryAt));
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, Number.isFinite(due) ? Math.max(10, due - now) : 60_000);
             this.#loopWake = () => {

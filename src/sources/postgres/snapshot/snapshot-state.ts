@@ -27,7 +27,9 @@ export interface TablePlan {
   readonly reason: 'initial' | 'resnapshot' | 'only';
   readonly startedAt: string;
   /** LSN (16 hex digits) of the `hydrant.resnapshot` message that requested this load. */
-  readonly request?: string;
+  readonly request?: string | undefined;
+  /** Planning failed (e.g. no SELECT privilege): no chunks yet, planned again with back-off. */
+  readonly unplanned?: boolean;
 }
 
 /** Progress of one chunk. */
