@@ -16,12 +16,10 @@
  */
 import type { Envelope } from '../../core/change-event.ts';
 import { crashPoint } from '../../core/crash.ts';
-import { encodeEnvelope } from '../../core/change-event.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import { Timestamp } from '../../core/values.ts';
-import { incompatibility, listObjects, listTableVersions, tableVersionKey, type CatalogObject, type CatalogTableVersion } from '../../lake/catalog/catalog.ts';
+import { incompatibility, listObjects, listTableVersions, tableVersionKey, type CatalogTableVersion } from '../../lake/catalog/catalog.ts';
 import type { ObjectStore } from '../../lake/object-store.ts';
 import type { StateOp, StateStore, StateValue } from '../../state/state-store.ts';
 import type { StreamLog } from '../../stream/stream-log.ts';
@@ -33,6 +31,7 @@ import { ParquetWriter } from '../formats/parquet.ts';
 import { eventTimeOf, partitionValues, PrefixTemplate, safeSegment } from '../partitioning.ts';
 import type { LakeDeliveryConfig } from './config.ts';
 import { dmsKeyBase } from './dms-layout.ts';
+import { ObjectNotifier } from './object-notifier.ts';
 import { ObjectWriter } from './object-writer.ts';
 import { PartitionBuffer } from './partition-buffer.ts';
 import { CHANGE_META, changeColumns, changeRow, EVENT_COLUMNS, eventRow, SchemaResolver, tableNameOf } from './rows.ts';
@@ -83,6 +82,7 @@ export class LakeDelivery implements Delivery {
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #timerError: unknown;
+  readonly #notifier: ObjectNotifier | undefined;
 
   constructor(config: LakeDeliveryConfig, deps: LakeDeliveryDeps) {
     this.#c = config;
@@ -93,12 +93,13 @@ export class LakeDelivery implements Delivery {
     this.#changes = new PrefixTemplate(config.changes_prefix, config.time_zone);
     this.#events = new PrefixTemplate(config.events_prefix, config.time_zone);
     this.#schemas = new SchemaResolver(deps.state);
+    this.#notifier = config.notify_stream === undefined ? undefined : new ObjectNotifier({ stream: config.notify_stream, delivery: deps.name, state: deps.state, log: deps.log, location: deps.lake.location });
   }
 
   async start(committer: DeliveryCommitter): Promise<void> {
     this.#committer = committer;
     await this.#writer.recover();
-    await this.#resendNotifications();
+    await this.#notifier?.resend();
     if (this.#c.buffer_interval_s > 0) {
       const every = Math.min(1000, this.#c.buffer_interval_s * 1000);
       this.#timer = setInterval(() => {
@@ -304,7 +305,7 @@ export class LakeDelivery implements Delivery {
     for (const o of this.#buffers.values()) if (o !== b && o.shard === b.shard && BigInt(o.first) - 1n < cp) cp = BigInt(o.first) - 1n;
     const prev = this.#checkpoint.get(b.shard);
     if (prev !== undefined && prev > cp) cp = prev;
-    const notifyOps = this.#c.notify_stream === undefined ? [] : objects.filter((o) => o.kind !== 'errors').map((o): StateOp => ({ type: 'put', key: this.#notifyKey(o), value: o as unknown as StateValue }));
+    const notifyOps = this.#notifier?.pendingOps(objects) ?? [];
     try {
       await committer.commit(b.shard, cp.toString(), [...tableOps, ...ops, ...notifyOps]);
     } catch (err) {
@@ -329,29 +330,6 @@ export class LakeDelivery implements Delivery {
       this.#d.metrics.inc('hydrant_lake_rows_total', 'Rows committed to the lake', { delivery: this.#d.name, kind: o.kind }, o.rows);
       this.#d.metrics.inc('hydrant_lake_bytes_total', 'Bytes committed to the lake', { delivery: this.#d.name }, o.bytes);
     }
-    if (notifyOps.length > 0) await this.#notify(objects.filter((o) => o.kind !== 'errors'));
-  }
-
-  #notifyKey(o: CatalogObject): string {
-    return `lake-notify/${this.#d.name}/${o.shard}/${o.firstSequence.padStart(40, '0')}`;
-  }
-
-  /** Appends object-created events, then drops their pending markers (at least once). */
-  async #notify(objects: readonly CatalogObject[]): Promise<void> {
-    const stream = this.#c.notify_stream;
-    const log = this.#d.log;
-    if (stream === undefined || objects.length === 0) return;
-    if (log === undefined) throw new HydrantError('LAKE_NO_STREAM_LOG', `lake delivery ${this.#d.name}: notify_stream ${stream} is set but no stream log is available`);
-    await log.ensureStream(stream, { shards: 1 });
-    await log.append(stream, objects.map((o) => ({
-      partitionKey: o.key,
-      data: encodeEnvelope({ op: 'event', source: { kind: 'lake', name: this.#d.name, position: `${o.shard}/${o.firstSequence.padStart(40, '0')}` }, key: o.key, eventTime: Timestamp.fromMillis(o.committedAt), data: { event: 'object_created', location: this.#d.lake.location, key: o.key, table: o.table, kind: o.kind, rows: o.rows, bytes: o.bytes, shard: o.shard, firstSequence: o.firstSequence, lastSequence: o.lastSequence, partition: { ...o.partition }, schemaVersion: o.schemaVersion } }),
-    })));
-    await this.#d.state.commit(objects.map((o) => ({ type: 'delete', key: this.#notifyKey(o) })));
-  }
-
-  async #resendNotifications(): Promise<void> {
-    const pending = await this.#d.state.list(`lake-notify/${this.#d.name}/`);
-    if (pending.length > 0) await this.#notify(pending.map((p) => p.value as unknown as CatalogObject));
+    if (notifyOps.length > 0) await this.#notifier?.notify(objects);
   }
 }
