@@ -6,8 +6,10 @@ import { HydrantError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
 
 function help(): string {
-  const w = Math.max(...commands.map((c) => c.usage.length), 10);
-  return ['hydrant: change data capture into a data lake', '', 'usage:', ...commands.map((c) => `  ${c.usage.padEnd(w)}  ${c.summary}`)].join('\n');
+  const lines = ['hydrant: change data capture into a data lake', '', 'usage:'];
+  for (const c of commands) lines.push(`  ${c.usage}`, `      ${c.summary}`);
+  lines.push('', 'Docs: README.md and docs/ (configuration.md lists every component and option).');
+  return lines.join('\n');
 }
 
 /** Runs the CLI; resolves to the process exit code. */
