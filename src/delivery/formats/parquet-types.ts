@@ -16,7 +16,7 @@
  * | uuid                    | UUID (FIXED_LEN_BYTE_ARRAY(16))                         |
  * | json, unknown           | JSON text (lossless encoding)                           |
  * | bytes                   | BLOB                                                   |
- * | list of T               | LIST<T> (special values inside lists fail the row)      |
+ * | list of T (n dimensions) | LIST<T>, nested n deep (special values inside fail the row) |
  *
  * `<col>__special` (STRING) exists in an object only when a row in it needs one; readers that
  * union objects by name see NULL elsewhere.
@@ -57,7 +57,7 @@ export function duckType(t: ColumnType): string {
     case 'timestamptz': return 'TIMESTAMPTZ';
     case 'bytes': return 'BLOB';
     case 'decimal': return boundedDecimal(t) ? `DECIMAL(${t.precision},${t.scale ?? 0})` : 'VARCHAR';
-    case 'list': return `${duckType(t.element)}[]`;
+    case 'list': return `${duckType(t.element)}${'[]'.repeat(Math.max(1, t.dimensions ?? 1))}`;
   }
 }
 
@@ -172,7 +172,8 @@ export function toDuck(t: ColumnType, v: Exclude<Value, null>): DuckDBValue {
     }
     case 'list': {
       if (!Array.isArray(v)) return mismatch(t, v);
-      const el = t.element;
+      // Multi-dimensional arrays (PostgreSQL int[][]) are lists of lists.
+      const el: ColumnType = (t.dimensions ?? 1) > 1 ? { kind: 'list', element: t.element, dimensions: (t.dimensions ?? 1) - 1 } : t.element;
       return new DuckDBListValue((v as readonly Value[]).map((x) => {
         if (x === null) return null;
         if (specialOf(el, x) !== undefined) throw new Mismatch(`list element ${valueToText(x)} cannot be stored in a Parquet list of ${el.kind}`);

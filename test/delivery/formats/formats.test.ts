@@ -39,10 +39,11 @@ const COLUMNS: OutputColumn[] = [
   { name: 'by', type: { kind: 'bytes' } },
   { name: 'arr', type: { kind: 'list', element: { kind: 'int32' } } },
   { name: 'tags', type: { kind: 'list', element: { kind: 'string' } } },
+  { name: 'grid', type: { kind: 'list', element: { kind: 'int64' }, dimensions: 2 } },
 ];
 
 const ROWS: Row[] = [
-  { id: 9007199254740993n, i16: -32768, i32: 2147483647, dec: new Decimal('1234567890.12'), num: new Decimal('123456789012345678901234567890123456789012.000000001'), f64: 0.1, f32: 1.5, ok: true, s: 'comma, "quote"\nnewline ü', u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', j: new JsonText('{"big":12345678901234567890}'), d: new DateValue(daysFromCivil(-44, 3, 15)), t: new TimeValue(3723000001n), ttz: new TimeValue(36000000000n, 7200), ts: new Timestamp(1700000000123456n, false), tstz: new Timestamp(-62135596800000001n, true), iv: new Interval(14, 3, 5000001n), by: new Uint8Array([0, 255, 1, 10]), arr: [1, null, -3], tags: ['a', ''] },
+  { id: 9007199254740993n, i16: -32768, i32: 2147483647, dec: new Decimal('1234567890.12'), num: new Decimal('123456789012345678901234567890123456789012.000000001'), f64: 0.1, f32: 1.5, ok: true, s: 'comma, "quote"\nnewline ü', u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', j: new JsonText('{"big":12345678901234567890}'), d: new DateValue(daysFromCivil(-44, 3, 15)), t: new TimeValue(3723000001n), ttz: new TimeValue(36000000000n, 7200), ts: new Timestamp(1700000000123456n, false), tstz: new Timestamp(-62135596800000001n, true), iv: new Interval(14, 3, 5000001n), by: new Uint8Array([0, 255, 1, 10]), arr: [1, null, -3], tags: ['a', ''], grid: [[1n, 2n], [3n, null]] },
   { id: -9223372036854775808n, i16: null, i32: 0, dec: new Decimal('NaN'), num: new Decimal('NaN'), f64: NaN, f32: null, ok: false, s: '', u: null, j: null, d: new DateValue('infinity'), t: new TimeValue(0n), ttz: null, ts: new Timestamp('-infinity', false), tstz: new Timestamp('infinity', true), iv: new Interval(0, 0, -1n), by: new Uint8Array(0), arr: [], tags: null },
   { id: 0n, i16: 7, i32: -1, dec: new Decimal('-0.50'), num: new Decimal('-Infinity'), f64: -0, f32: -2.25, ok: null, s: ' lead', u: '00000000-0000-0000-0000-000000000000', j: new JsonText('[1,2]'), d: new DateValue(0), t: null, ttz: new TimeValue(0n, -34200), ts: new Timestamp(0n, false), tstz: new Timestamp(1n, true), iv: null, by: null, arr: null, tags: ['x,y'] },
   { id: 1n, i16: null, i32: null, dec: new Decimal('Infinity'), num: null, f64: Infinity, f32: null, ok: null, s: null, u: null, j: null, d: new DateValue('-infinity'), t: null, ttz: null, ts: null, tstz: null, iv: null, by: null, arr: null, tags: null },
@@ -72,15 +73,15 @@ for (const compression of COMPRESSIONS) {
       const desc = await duck<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM '${file}'`);
       assert.deepEqual(Object.fromEntries(desc.map((d) => [d.column_name, d.column_type])), {
         id: 'BIGINT', i16: 'SMALLINT', i32: 'INTEGER', dec: 'DECIMAL(12,2)', dec__special: 'VARCHAR', num: 'VARCHAR', f64: 'DOUBLE', f32: 'FLOAT', ok: 'BOOLEAN', s: 'VARCHAR', u: 'UUID', j: 'JSON',
-        d: 'DATE', d__special: 'VARCHAR', t: 'TIME', ttz: 'VARCHAR', ts: 'TIMESTAMP', ts__special: 'VARCHAR', tstz: 'TIMESTAMP WITH TIME ZONE', tstz__special: 'VARCHAR', iv: 'VARCHAR', by: 'BLOB', arr: 'INTEGER[]', tags: 'VARCHAR[]',
+        d: 'DATE', d__special: 'VARCHAR', t: 'TIME', ttz: 'VARCHAR', ts: 'TIMESTAMP', ts__special: 'VARCHAR', tstz: 'TIMESTAMP WITH TIME ZONE', tstz__special: 'VARCHAR', iv: 'VARCHAR', by: 'BLOB', arr: 'INTEGER[]', tags: 'VARCHAR[]', grid: 'BIGINT[][]',
       });
       const codec = await duck<{ c: string }>(`SELECT DISTINCT compression c FROM parquet_metadata('${file}')`);
       assert.deepEqual(codec.map((x) => x.c), [compression === 'none' ? 'UNCOMPRESSED' : compression.toUpperCase()]);
       // DuckDB: exact text of every value.
       const got = await duck(`SELECT id::VARCHAR id, i16, i32, "dec"::VARCHAR "dec", dec__special, num, f64::VARCHAR f64, f32::VARCHAR f32, ok, s, u::VARCHAR u, j::VARCHAR j, d::VARCHAR d, d__special,
-        (epoch_us(DATE '1970-01-01' + t))::VARCHAR t, ttz, epoch_us(ts)::VARCHAR ts, ts__special, epoch_us(tstz)::VARCHAR tstz, tstz__special, iv, hex("by") "by", arr, tags FROM '${file}'`);
-      assert.deepEqual(got[0], { id: '9007199254740993', i16: -32768, i32: 2147483647, dec: '1234567890.12', dec__special: null, num: '123456789012345678901234567890123456789012.000000001', f64: '0.1', f32: '1.5', ok: true, s: 'comma, "quote"\nnewline ü', u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', j: '{"big":12345678901234567890}', d: '0045-03-15 (BC)', d__special: null, t: '3723000001', ttz: '10:00:00.000000+02:00', ts: '1700000000123456', ts__special: null, tstz: '-62135596800000001', tstz__special: null, iv: 'P14M3DT0H0M5.000001S', by: '00FF010A', arr: [1, null, -3], tags: ['a', ''] });
-      assert.deepEqual(got[1], { id: '-9223372036854775808', i16: null, i32: 0, dec: null, dec__special: 'NaN', num: 'NaN', f64: 'nan', f32: null, ok: false, s: '', u: null, j: null, d: null, d__special: 'infinity', t: '0', ttz: null, ts: null, ts__special: '-infinity', tstz: null, tstz__special: 'infinity', iv: 'P0M0DT-0H-0M-0.000001S', by: '', arr: [], tags: null });
+        (epoch_us(DATE '1970-01-01' + t))::VARCHAR t, ttz, epoch_us(ts)::VARCHAR ts, ts__special, epoch_us(tstz)::VARCHAR tstz, tstz__special, iv, hex("by") "by", arr, tags, grid::VARCHAR grid FROM '${file}'`);
+      assert.deepEqual(got[0], { id: '9007199254740993', i16: -32768, i32: 2147483647, dec: '1234567890.12', dec__special: null, num: '123456789012345678901234567890123456789012.000000001', f64: '0.1', f32: '1.5', ok: true, s: 'comma, "quote"\nnewline ü', u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', j: '{"big":12345678901234567890}', d: '0045-03-15 (BC)', d__special: null, t: '3723000001', ttz: '10:00:00.000000+02:00', ts: '1700000000123456', ts__special: null, tstz: '-62135596800000001', tstz__special: null, iv: 'P14M3DT0H0M5.000001S', by: '00FF010A', arr: [1, null, -3], tags: ['a', ''], grid: '[[1, 2], [3, NULL]]' });
+      assert.deepEqual(got[1], { id: '-9223372036854775808', i16: null, i32: 0, dec: null, dec__special: 'NaN', num: 'NaN', f64: 'nan', f32: null, ok: false, s: '', u: null, j: null, d: null, d__special: 'infinity', t: '0', ttz: null, ts: null, ts__special: '-infinity', tstz: null, tstz__special: 'infinity', iv: 'P0M0DT-0H-0M-0.000001S', by: '', arr: [], tags: null, grid: null });
       assert.deepEqual([got[2]?.['dec'], got[2]?.['num'], got[2]?.['f64'], got[2]?.['s'], got[2]?.['ttz']], ['-0.50', '-Infinity', '-0.0', ' lead', '00:00:00.000000-09:30']);
       assert.deepEqual([got[3]?.['dec'], got[3]?.['dec__special'], got[3]?.['f64'], got[3]?.['d__special']], [null, 'Infinity', 'inf', '-infinity']);
       // hyparquet (independent reader).
@@ -141,7 +142,7 @@ for (const compression of COMPRESSIONS) {
       assert.equal(parsed.length, 5);
       const r0 = parsed[1] as Array<string | null>;
       assert.deepEqual(r0.slice(0, 11), ['9007199254740993', '-32768', '2147483647', '1234567890.12', '123456789012345678901234567890123456789012.000000001', '0.1', '1.5', 'true', 'comma, "quote"\nnewline ü', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"big":12345678901234567890}']);
-      assert.deepEqual(r0.slice(11), ['-000044-03-15', '01:02:03.000001', '10:00:00.000000+02:00', '2023-11-14T22:13:20.123456', '0000-12-31T23:59:59.999999Z', 'P14M3DT0H0M5.000001S', 'AP8BCg==', '[1,null,-3]', '["a",""]']);
+      assert.deepEqual(r0.slice(11), ['-000044-03-15', '01:02:03.000001', '10:00:00.000000+02:00', '2023-11-14T22:13:20.123456', '0000-12-31T23:59:59.999999Z', 'P14M3DT0H0M5.000001S', 'AP8BCg==', '[1,null,-3]', '["a",""]', '[[{"$i":"1"},{"$i":"2"}],[{"$i":"3"},null]]']);
       const r1 = parsed[2] as Array<string | null>;
       assert.equal(r1[1], null, 'NULL is an empty unquoted field');
       assert.equal(r1[8], '', 'empty string stays distinct from NULL');
