@@ -19,7 +19,6 @@ export const postgresConfig = z.strictObject({
   publication_mode: z.enum(['auto', 'all_tables', 'table_list']).default('auto').describe('`all_tables`: FOR ALL TABLES (superuser; new tables are captured from their first row); `table_list`: the publication lists the matching tables and new matching tables are added as they appear; `auto`: all_tables when the role is superuser.'),
   protocol: z.union([z.literal(1), z.literal(2)]).default(2).describe('pgoutput protocol version; 2 streams large in-progress transactions, which Hydrant spills to disk under data_dir.'),
   toast: z.enum(['unchanged', 'fetch']).default('unchanged').describe('Updates that leave a large (TOASTed) value unchanged do not carry it: `unchanged` lists the column in the event (the current-state merge keeps the old value); `fetch` reads the current value from the table (the row as it is now, not as of the change).'),
-  prefetch: z.boolean().default(true).describe('Decode the next batch while the previous one is being made durable (at most one batch ahead).'),
   max_batch_events: z.number().int().min(1).max(1_000_000).default(20_000).describe('Most events per batch handed to the stream.'),
   status_interval_ms: z.number().int().min(100).default(10_000).describe('How often the confirmed flush position is reported to the server even when nothing changed.'),
   heartbeat_interval_ms: z.number().int().min(0).default(10_000).describe('When idle, emit a heartbeat (pg_logical_emit_message) this often so the slot advances while other databases write; 0 = off.'),

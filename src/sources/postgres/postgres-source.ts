@@ -81,9 +81,6 @@ export class PostgresSource implements Source {
   #target: bigint | undefined;
   /** Highest commit end LSN processed. */
   #seenEnd = 0n;
-  /** The next batch, built while the runner makes the previous one durable. */
-  #prepared: Promise<SourceBatch> | undefined;
-  readonly #prefetchAbort = new AbortController();
 
   constructor(cfg: PostgresConfig, ctx: ComponentContext) {
     this.#cfg = cfg;
@@ -143,28 +140,6 @@ export class PostgresSource implements Source {
   }
 
   async next(signal: AbortSignal): Promise<SourceBatch> {
-    const prepared = this.#prepared;
-    this.#prepared = undefined;
-    let b: SourceBatch;
-    if (prepared !== undefined) {
-      b = await prepared;
-      // An empty batch prepared a while ago would report a stale "caught up": build afresh.
-      if (b.events.length === 0) {
-        if (b.schemas !== undefined) this.#schemas.unshift(...b.schemas);
-        b = await this.#build(signal);
-      }
-    } else b = await this.#build(signal);
-    if (this.#cfg.prefetch && !this.#prefetchAbort.signal.aborted) {
-      // Decode the next batch while the runner makes this one durable (one batch ahead at most).
-      const next = this.#build(this.#prefetchAbort.signal);
-      next.catch(() => {});
-      this.#prepared = next;
-    }
-    return b;
-  }
-
-  /** Builds one batch from the replication stream (never two at a time). */
-  async #build(signal: AbortSignal): Promise<SourceBatch> {
     if (this.#fatal !== undefined) throw this.#fatal;
     if (this.#conn === undefined) {
       try {
@@ -228,10 +203,6 @@ export class PostgresSource implements Source {
   async close(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    this.#prefetchAbort.abort();
-    this.#conn?.interrupt();
-    await this.#prepared?.catch(() => {});
-    this.#prepared = undefined;
     await this.#dropConnection();
     await this.#sql?.end().catch(() => {});
     this.#sql = undefined;
