@@ -19,12 +19,11 @@ import type { Logger } from '../../core/logger.ts';
 import type { TableSchema } from '../../core/schema.ts';
 import { Timestamp } from '../../core/values.ts';
 import type { Source, SourceBatch } from '../source.ts';
-import { ensurePublication, ensureSlot, matchingTables, roleInfo, slotInfo, SlotLostError } from './catalog.ts';
 import { ChangeBuilder, type TxContext } from './change-builder.ts';
 import { postgresConfig, resolveNames, TableSelection, type PostgresConfig } from './config.ts';
 import { END_OF_TX, formatPosition, parseLsn, parsePosition } from './lsn.ts';
 import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
-import { formatFindings, preflight } from './preflight.ts';
+import { observeSlot, prepareServer, type SlotTarget } from './slot-monitor.ts';
 import { Relations, type RelationState } from './relations.ts';
 import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, SESSION_OPTIONS, type WalMessage } from './replication-connection.ts';
 import { ToastFetcher } from './toast-fetch.ts';
@@ -78,7 +77,7 @@ export class PostgresSource implements Source {
   #timers: NodeJS.Timeout[] = [];
   #heartbeatWarned = false;
   /** WAL flush position the stream must reach before it reports caught up. */
-  #target: bigint | undefined;
+  #caughtUpLsn: bigint | undefined;
   /** Highest commit end LSN processed. */
   #seenEnd = 0n;
 
@@ -111,19 +110,7 @@ export class PostgresSource implements Source {
     }
     this.#sql = sql;
     sql.on('error', (err) => this.#log.warn('catalog connection error', { err }));
-    const findings = await preflight(sql, { slot: this.#slot, database: c.database, selection: this.#selection });
-    for (const f of findings) if (f.level === 'warning') this.#log.warn(f.message, { check: f.check });
-    const errors = findings.filter((f) => f.level === 'error');
-    if (errors.length > 0) throw new HydrantError('PREFLIGHT_FAILED', `PostgreSQL source ${this.#ctx.name} cannot start:\n${formatFindings(this.#ctx.name, errors)}`);
-
-    const role = await roleInfo(sql);
-    this.#allTables = c.publication_mode === 'all_tables' || (c.publication_mode === 'auto' && role.superuser);
-    const added = await ensurePublication(sql, this.#publication, this.#allTables, await matchingTables(sql, this.#selection));
-    if (added.length > 0) this.#log.info('publication lists tables', { publication: this.#publication, added });
-    const existing = await slotInfo(sql, this.#slot);
-    if (existing === undefined && position !== null) throw new SlotLostError(this.#slot, 'does not exist although the pipeline has a stored position');
-    const { created } = await ensureSlot(sql, this.#slot, c.database);
-    if (created) this.#log.info('created replication slot', { slot: this.#slot });
+    ({ allTables: this.#allTables } = await prepareServer(sql, c, this.#slotTarget(), position, this.#log));
 
     const resolver = new TypeResolver(async (oid) => (await sql.query(PG_TYPE_SQL, [oid])).rows[0] as PgTypeRow | undefined, this.#log);
     this.#relations = new Relations({ source: this.#ctx.name, database: c.database, selection: this.#selection, resolver, state: this.#ctx.state, sql, logger: this.#log });
@@ -384,15 +371,15 @@ export class PostgresSource implements Source {
   async #caughtUp(drained: boolean): Promise<boolean> {
     const conn = this.#conn;
     if (!drained || conn === undefined || this.#replay !== undefined || this.#tx !== undefined || conn.queuedCount > 0) return false;
-    if (this.#target === undefined) {
+    if (this.#caughtUpLsn === undefined) {
       const r = await this.#sql?.query('select pg_current_wal_flush_lsn()::text as l');
       const l = r?.rows[0]?.['l'];
       if (typeof l !== 'string') return false;
-      this.#target = parseLsn(l);
+      this.#caughtUpLsn = parseLsn(l);
     }
     const seen = conn.received > this.#seenEnd ? conn.received : this.#seenEnd;
-    if (seen < this.#target) return false;
-    this.#target = undefined;
+    if (seen < this.#caughtUpLsn) return false;
+    this.#caughtUpLsn = undefined;
     return true;
   }
 
@@ -415,29 +402,19 @@ export class PostgresSource implements Source {
     const sql = this.#sql;
     if (sql === undefined) return;
     try {
-      const s = await slotInfo(sql, this.#slot);
-      const labels = { source: this.#ctx.name, slot: this.#slot };
-      if (s === undefined || s.walStatus === 'lost' || s.restartLsn === null) {
-        this.#fatal = new SlotLostError(this.#slot, s === undefined ? 'was dropped' : 'was invalidated (wal_status lost, max_slot_wal_keep_size exceeded)');
-        this.#log.error(this.#fatal.message);
+      const lost = await observeSlot(sql, this.#slotTarget(), { allTables: this.#allTables, warnBytes: this.#cfg.slot_lag_warn_bytes, metrics: this.#ctx.metrics, log: this.#log });
+      if (lost !== undefined) {
+        this.#fatal = lost;
+        this.#log.error(lost.message);
         this.#conn?.interrupt();
-        return;
-      }
-      const m = this.#ctx.metrics;
-      m.set('hydrant_postgres_slot_lag_bytes', 'WAL bytes between the current WAL position and the slot\'s confirmed flush LSN.', labels, Number(s.lagBytes ?? 0));
-      m.set('hydrant_postgres_slot_retained_bytes', 'WAL bytes the slot retains (current WAL position minus restart_lsn).', labels, Number(s.retainedBytes ?? 0));
-      if (s.safeWalSize !== null) m.set('hydrant_postgres_slot_safe_wal_size_bytes', 'Bytes of WAL that can still be written before the slot is invalidated (safe_wal_size).', labels, Number(s.safeWalSize));
-      for (const st of ['reserved', 'extended', 'unreserved', 'lost']) m.set('hydrant_postgres_slot_wal_status', 'Slot wal_status (1 for the current status).', { ...labels, status: st }, st === s.walStatus ? 1 : 0);
-      if (Number(s.retainedBytes ?? 0) > this.#cfg.slot_lag_warn_bytes || s.walStatus === 'unreserved') {
-        this.#log.warn('replication slot retains much WAL', { slot: this.#slot, retainedBytes: s.retainedBytes, walStatus: s.walStatus, safeWalSize: s.safeWalSize });
-      }
-      if (!this.#allTables) {
-        const added = await ensurePublication(sql, this.#publication, false, await matchingTables(sql, this.#selection));
-        if (added.length > 0) this.#log.warn('added new matching tables to the publication; rows written to them before now were not captured: snapshot them', { added });
       }
     } catch (err) {
       this.#log.warn('slot check failed', { err });
     }
+  }
+
+  #slotTarget(): SlotTarget {
+    return { source: this.#ctx.name, slot: this.#slot, publication: this.#publication, selection: this.#selection };
   }
 
   #every(ms: number, fn: () => Promise<void>): void {
