@@ -19,8 +19,9 @@ import { openObjectStore } from '../../lake/lake-config.ts';
 import { MergeEngine } from '../../lake/current/merge-engine.ts';
 import { MergeJob, type TableMergeReport } from '../../lake/current/merge-job.ts';
 import { compactChangeObjects } from '../../lake/current/compaction.ts';
+import { startMetricsServer } from '../../server/metrics-server.ts';
 
-const USAGE = 'hydrant merge FILE [TABLE...] [--interval SECONDS] [--buckets N] [--grace SECONDS] [--compact [--target-mib N]] [--memory-mib N]';
+const USAGE = 'hydrant merge FILE [TABLE...] [--interval SECONDS] [--buckets N] [--grace SECONDS] [--compact [--target-mib N]] [--memory-mib N] [--metrics-port N]';
 
 /** Parsed `merge` arguments. */
 export interface MergeArgs {
@@ -32,6 +33,7 @@ export interface MergeArgs {
   readonly compact: boolean;
   readonly targetMiB: number;
   readonly memoryMiB: number;
+  readonly metricsPort: number | undefined;
 }
 
 function num(flag: string, v: string | undefined, min: number, max: number, integer: boolean): number {
@@ -52,6 +54,7 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
   let compact = false;
   let targetMiB = 128;
   let memoryMiB = 1024;
+  let metricsPort: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -62,12 +65,13 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
     else if (a === '--compact') compact = true;
     else if (flag === '--target-mib') targetMiB = num(flag, value(), 1, 5120, false);
     else if (flag === '--memory-mib') memoryMiB = num(flag, value(), 64, 1024 * 1024, true);
+    else if (flag === '--metrics-port') metricsPort = num(flag, value(), 0, 65535, true);
     else if (a.startsWith('-')) throw new HydrantError('USAGE', `unknown option ${a}; usage: ${USAGE}`);
     else if (file === undefined) file = a;
     else tables.push(a);
   }
   if (file === undefined) throw new HydrantError('USAGE', `missing pipeline file; usage: ${USAGE}`);
-  return { file, tables, intervalS, buckets, graceS, compact, targetMiB, memoryMiB };
+  return { file, tables, intervalS, buckets, graceS, compact, targetMiB, memoryMiB, metricsPort };
 }
 
 function line(r: TableMergeReport): string {
@@ -101,6 +105,9 @@ export const mergeCommand: Command = {
         for (const r of await job.mergeAll(a.tables)) process.stdout.write(line(r) + '\n');
         return 0;
       }
+      // Merge lag and friends for Prometheus while merging on an interval.
+      const server = a.metricsPort === undefined ? undefined : await startMetricsServer(metrics, { port: a.metricsPort });
+      if (server !== undefined) logger.info('metrics endpoint listening', { url: `http://127.0.0.1:${server.port}/metrics` });
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       process.once('SIGINT', stop);
@@ -117,6 +124,7 @@ export const mergeCommand: Command = {
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        await server?.close();
       }
       return 0;
     } finally {

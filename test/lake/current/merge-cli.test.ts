@@ -94,14 +94,14 @@ async function verify(dir: string): Promise<void> {
 test('hydrant merge arguments: options parsed, bad values named with the usage', async () => {
   const { parseMergeArgs } = await import('../../../src/cli/commands/merge.ts');
   assert.deepEqual(parseMergeArgs(['p.yaml', 'orders', '--interval', '30', '--buckets=64', '--grace', '0', '--compact', '--target-mib', '256', '--memory-mib', '512']), {
-    file: 'p.yaml', tables: ['orders'], intervalS: 30, buckets: 64, graceS: 0, compact: true, targetMiB: 256, memoryMiB: 512,
+    file: 'p.yaml', tables: ['orders'], intervalS: 30, buckets: 64, graceS: 0, compact: true, targetMiB: 256, memoryMiB: 512, metricsPort: undefined,
   });
   assert.throws(() => parseMergeArgs([]), /missing pipeline file; usage: hydrant merge FILE/);
   assert.throws(() => parseMergeArgs(['p.yaml', '--buckets', '0']), /--buckets needs an integer 1\.\.4096, found "0"/);
   assert.throws(() => parseMergeArgs(['p.yaml', '--nope']), /unknown option --nope/);
 });
 
-test('hydrant merge --interval keeps merging until SIGTERM, then exits 0', async (t) => {
+test('hydrant merge --interval keeps merging until SIGTERM (merge lag on /metrics), then exits 0', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hydrant-merge-interval-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'pipeline.yaml');
@@ -115,11 +115,21 @@ deliveries:
   lake: { type: lake, stream: changes, format: parquet, buffer_interval_s: 0 }
 `);
   assert.equal(hydrant(['run', file, '--until-caught-up']).status, 0);
-  const child = spawn(process.execPath, [BIN, 'merge', file, '--interval', '0.2'], { env: { ...process.env, HYDRANT_CRASH_AT: '' } });
+  const child = spawn(process.execPath, [BIN, 'merge', file, '--interval', '0.2', '--metrics-port', '0'], { env: { ...process.env, HYDRANT_CRASH_AT: '', HYDRANT_LOG_LEVEL: 'info' } });
   let out = '';
+  let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  // Wait for the first round's report, then stop it.
-  await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('shop.public.orders') && resolve()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // Wait for the first round's report and the metrics endpoint, then stop it.
+  await new Promise<void>((resolve) => {
+    const check = () => out.includes('shop.public.orders') && /http:\/\/127\.0\.0\.1:\d+\/metrics/.test(err) && resolve();
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+  });
+  const url = (/http:\/\/127\.0\.0\.1:\d+\/metrics/.exec(err) as RegExpExecArray)[0];
+  const metrics = await (await fetch(url)).text();
+  assert.match(metrics, /hydrant_merge_lag_seconds\{table="shop\.public\.orders"\} \d/);
+  assert.match(metrics, /hydrant_current_rows\{table="shop\.public\.orders"\} [1-9]/);
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   assert.equal(code, 0);
