@@ -28,13 +28,14 @@ import { CsvWriter } from '../formats/csv.ts';
 import type { FormatWriter, OutputColumn } from '../formats/format.ts';
 import { JsonlWriter } from '../formats/jsonl.ts';
 import { ParquetWriter } from '../formats/parquet.ts';
-import { eventTimeOf, partitionValues, PrefixTemplate, safeSegment } from '../partitioning.ts';
+import { eventTimeOf, partitionValues, safeSegment } from '../partitioning.ts';
 import type { LakeDeliveryConfig } from './config.ts';
 import { dmsKeyBase } from './dms-layout.ts';
 import { ObjectNotifier } from './object-notifier.ts';
 import { ObjectWriter } from './object-writer.ts';
+import { Router, routingKey, type RoutingSettings } from './router.ts';
 import { PartitionBuffer } from './partition-buffer.ts';
-import { CHANGE_META, changeColumns, changeRow, EVENT_COLUMNS, eventRow, SchemaResolver, tableNameOf } from './rows.ts';
+import { CHANGE_META, changeColumns, changeRow, EVENT_COLUMNS, eventRow, SchemaResolver } from './rows.ts';
 
 /** Too many open partitions and `on_partition_limit: fail`. */
 export class PartitionLimitError extends HydrantError {
@@ -60,18 +61,22 @@ interface Committed {
   readonly last: bigint;
 }
 
+/** Committed ranges of one shard: routing hash → buffer id → ranges. */
+type CommittedIndex = Map<string, Map<string, Committed[]>>;
+
 export class LakeDelivery implements Delivery {
   readonly #c: LakeDeliveryConfig;
   readonly #d: LakeDeliveryDeps;
   readonly #format: FormatWriter;
   readonly #writer: ObjectWriter;
-  readonly #changes: PrefixTemplate;
-  readonly #events: PrefixTemplate;
+  readonly #router: Router;
   readonly #schemas: SchemaResolver;
   readonly #now: () => number;
   readonly #buffers = new Map<string, PartitionBuffer>();
   /** Committed (buffer → ranges) per shard, loaded on the shard's first write. */
-  readonly #committed = new Map<string, Map<string, Committed[]>>();
+  readonly #committed = new Map<string, CommittedIndex>();
+  readonly #routers = new Map<string, Router>();
+  #routingStored = false;
   readonly #lastSeen = new Map<string, string>();
   /** Shards whose committed ranges were pruned to the first record handed over. */
   readonly #pruned = new Set<string>();
@@ -90,8 +95,8 @@ export class LakeDelivery implements Delivery {
     this.#now = deps.now ?? Date.now;
     this.#format = config.format === 'parquet' ? new ParquetWriter({ memoryLimitMiB: config.duckdb_memory_mib, rowGroupSize: config.parquet_row_group_size }) : config.format === 'csv' ? new CsvWriter({ header: config.csv_header }) : new JsonlWriter();
     this.#writer = new ObjectWriter({ store: deps.lake, state: deps.state, format: this.#format, compression: config.compression, delivery: deps.name, dataDir: deps.dataDir, logger: deps.logger, csvHeader: config.csv_header });
-    this.#changes = new PrefixTemplate(config.changes_prefix, config.time_zone);
-    this.#events = new PrefixTemplate(config.events_prefix, config.time_zone);
+    this.#router = new Router(config);
+    this.#routers.set(this.#router.hash, this.#router);
     this.#schemas = new SchemaResolver(deps.state);
     this.#notifier = config.notify_stream === undefined ? undefined : new ObjectNotifier({ stream: config.notify_stream, delivery: deps.name, state: deps.state, log: deps.log, location: deps.lake.location });
   }
@@ -161,48 +166,60 @@ export class LakeDelivery implements Delivery {
     return run;
   }
 
-  async #committedOf(shard: string): Promise<Map<string, Committed[]>> {
+  async #committedOf(shard: string): Promise<CommittedIndex> {
     let m = this.#committed.get(shard);
     if (m === undefined) {
       m = new Map();
       for (const o of await listObjects(this.#d.state, this.#d.name, shard)) {
         if (o.kind === 'errors') continue;
-        const list = m.get(o.buffer) ?? [];
-        list.push({ first: BigInt(o.firstSequence), last: BigInt(o.lastSequence) });
-        m.set(o.buffer, list);
+        addRange(m, o.routing ?? this.#router.hash, o.buffer, { first: BigInt(o.firstSequence), last: BigInt(o.lastSequence) });
       }
       this.#committed.set(shard, m);
     }
     return m;
   }
 
+  /** The router of a routing hash found in the catalog (its settings are in the state store). */
+  async #routerOf(hash: string): Promise<Router> {
+    let r = this.#routers.get(hash);
+    if (r === undefined) {
+      const settings = (await this.#d.state.get(routingKey(this.#d.name, hash))) as unknown as RoutingSettings | undefined;
+      if (settings === undefined) throw new HydrantError('LAKE_ROUTING_UNKNOWN', `lake delivery ${this.#d.name}: the catalog names routing ${hash} but its settings are not in the state store (key ${routingKey(this.#d.name, hash)}); the state store is incomplete`);
+      r = new Router(settings);
+      this.#routers.set(hash, r);
+    }
+    return r;
+  }
+
   /** Forgets committed ranges that end at or below `upTo`: the runner never re-reads them. */
   #prune(shard: string, upTo: bigint): void {
     const m = this.#committed.get(shard);
     if (m === undefined) return;
-    for (const [id, ranges] of m) {
-      const keep = ranges.filter((r) => r.last > upTo);
-      if (keep.length === 0) m.delete(id);
-      else if (keep.length !== ranges.length) m.set(id, keep);
+    for (const [hash, byId] of m) {
+      for (const [id, ranges] of byId) {
+        const keep = ranges.filter((r) => r.last > upTo);
+        if (keep.length === 0) byId.delete(id);
+        else if (keep.length !== ranges.length) byId.set(id, keep);
+      }
+      if (byId.size === 0) m.delete(hash);
     }
   }
 
-  async #add(shard: string, dr: DeliveryRecord, committed: Map<string, Committed[]>): Promise<void> {
+  async #add(shard: string, dr: DeliveryRecord, committed: CommittedIndex): Promise<void> {
     const e: Envelope = dr.envelope;
     const rec = dr.record;
     const input = { envelope: e, arrivalTime: rec.arrivalTime, partitionKeys: dr.partitionKeys, delivery: this.#d.name };
-    const dms = this.#c.layout === 'dms' && e.op !== 'event';
-    const isLoad = e.op === 'snapshot';
-    const prefix = e.op === 'event' ? this.#events.render(input) : dms ? `${safeSegment(e.source.schema)}/${safeSegment(e.source.table)}` : this.#changes.render(input);
-    const table = tableNameOf(e);
-    const version = e.op === 'event' ? 1 : e.schemaVersion;
-    const id = `${prefix}|${table}|${version}${dms ? (isLoad ? '|load' : '|cdc') : ''}`;
+    const { prefix, id, table, version, dms, isLoad } = this.#router.route(input);
     const seq = BigInt(rec.sequence);
-    // Already in a committed object (a replay after a crash): skip.
-    const done = committed.get(id);
-    if (done !== undefined && done.some((r) => r.first <= seq && seq <= r.last)) {
-      this.#lastSeen.set(shard, rec.sequence);
-      return;
+    // Already in a committed object (a replay after a crash): skip. Objects written with other
+    // routing settings are checked with those settings.
+    for (const [hash, byId] of committed) {
+      const rid = hash === this.#router.hash ? id : (await this.#routerOf(hash)).route(input).id;
+      const done = byId.get(rid);
+      if (done !== undefined && done.some((r) => r.first <= seq && seq <= r.last)) {
+        this.#lastSeen.set(shard, rec.sequence);
+        return;
+      }
     }
     let b = this.#buffers.get(`${shard}\u0000${id}`);
     if (b === undefined) {
@@ -216,7 +233,7 @@ export class LakeDelivery implements Delivery {
       this.#buffers.set(`${shard}\u0000${id}`, b);
     }
     const row = e.op === 'event' ? eventRow(e, rec) : changeRow(e, rec);
-    if (dms) {
+    if (dms && e.op !== 'event') {
       row['Op'] = e.op === 'update' ? 'U' : e.op === 'delete' ? 'D' : 'I';
       if (this.#c.dms_commit_timestamp) row['_dms_commit_timestamp'] = e.source.commitTime;
     }
@@ -298,7 +315,7 @@ export class LakeDelivery implements Delivery {
     const columns = await this.#columnsOf(b);
     const tableOps = await this.#tableOps(b, columns);
     const { ops, objects } = await this.#writer.write({
-      shard: b.shard, buffer: b.id, kind: b.kind, table: b.table, keyBase: await this.#keyBase(b), partition: partitionValues(b.prefix), schemaVersion: b.schemaVersion,
+      shard: b.shard, buffer: b.id, routing: this.#router.hash, kind: b.kind, table: b.table, keyBase: await this.#keyBase(b), partition: partitionValues(b.prefix), schemaVersion: b.schemaVersion,
       columns, rows: b.rows, records: b.records, first: b.first, last: b.last, minTime: b.minTime, maxTime: b.maxTime,
     });
     let cp = BigInt(this.#lastSeen.get(b.shard) ?? b.last);
@@ -306,8 +323,10 @@ export class LakeDelivery implements Delivery {
     const prev = this.#checkpoint.get(b.shard);
     if (prev !== undefined && prev > cp) cp = prev;
     const notifyOps = this.#notifier?.pendingOps(objects) ?? [];
+    // The routing settings are stored once, so a later replay can recompute these buffer ids.
+    const routingOps: StateOp[] = this.#routingStored ? [] : [{ type: 'put', key: routingKey(this.#d.name, this.#router.hash), value: this.#router.settings as unknown as StateValue }];
     try {
-      await committer.commit(b.shard, cp.toString(), [...tableOps, ...ops, ...notifyOps]);
+      await committer.commit(b.shard, cp.toString(), [...routingOps, ...tableOps, ...ops, ...notifyOps]);
     } catch (err) {
       // The schema-version entry was not committed either: read it again on the retry.
       this.#tables.delete(b.table);
@@ -320,9 +339,8 @@ export class LakeDelivery implements Delivery {
     this.#buffers.delete(`${b.shard}\u0000${b.id}`);
     this.#bytes -= b.bytes;
     this.#checkpoint.set(b.shard, cp);
-    const list = (await this.#committedOf(b.shard)).get(b.id) ?? [];
-    list.push({ first: BigInt(b.first), last: BigInt(b.last) });
-    (await this.#committedOf(b.shard)).set(b.id, list);
+    this.#routingStored = true;
+    addRange(await this.#committedOf(b.shard), this.#router.hash, b.id, { first: BigInt(b.first), last: BigInt(b.last) });
     this.#prune(b.shard, cp);
     for (const o of objects) {
       this.#d.logger.debug('lake: object committed', { key: o.key, rows: o.rows, bytes: o.bytes, shard: o.shard, first: o.firstSequence, last: o.lastSequence, checkpoint: cp.toString() });
@@ -332,4 +350,15 @@ export class LakeDelivery implements Delivery {
     }
     if (notifyOps.length > 0) await this.#notifier?.notify(objects);
   }
+}
+
+function addRange(m: CommittedIndex, hash: string, id: string, r: Committed): void {
+  let byId = m.get(hash);
+  if (byId === undefined) {
+    byId = new Map();
+    m.set(hash, byId);
+  }
+  const list = byId.get(id) ?? [];
+  list.push(r);
+  byId.set(id, list);
 }

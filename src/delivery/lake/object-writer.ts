@@ -33,6 +33,8 @@ const SMALL_OBJECT = 5 * 1024 * 1024;
 export interface ObjectSpec {
   readonly shard: string;
   readonly buffer: string;
+  /** Hash of the routing settings that produced `buffer`. */
+  readonly routing: string;
   readonly kind: Exclude<ObjectKind, 'errors'>;
   readonly table: string;
   /** Full object key without extension. */
@@ -120,7 +122,7 @@ export class ObjectWriter {
     try {
       const res = await this.#format.write(s.columns, s.rows, file, this.#compression);
       const objects: CatalogObject[] = [];
-      const base = { delivery: this.#delivery, shard: s.shard, buffer: s.buffer, schemaVersion: s.schemaVersion, firstSequence: s.first, lastSequence: s.last, minTime: s.minTime, maxTime: s.maxTime, committedAt: Date.now() };
+      const base = { delivery: this.#delivery, shard: s.shard, buffer: s.buffer, routing: s.routing, schemaVersion: s.schemaVersion, firstSequence: s.first, lastSequence: s.last, minTime: s.minTime, maxTime: s.maxTime, committedAt: Date.now() };
       let errKey: string | undefined;
       if (res.failed.length > 0) {
         const d = new Date(s.minTime);

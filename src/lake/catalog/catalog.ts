@@ -25,6 +25,8 @@ export interface CatalogObject {
   readonly shard: string;
   /** Buffer identity (prefix + table + schema version): dedupes replays after a crash. */
   readonly buffer: string;
+  /** Hash of the delivery's routing settings that produced `buffer` (`lake-routing/<delivery>/<hash>`). */
+  readonly routing?: string;
   readonly partition: Readonly<Record<string, string>>;
   readonly schemaVersion: number;
   readonly format: string;

@@ -236,3 +236,26 @@ test('memory budget: the oldest buffer is written first when the budget is reach
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('replay after changing the prefix template still skips records committed with the old one', async () => {
+  const t = await setup({ buffer_size_mib: 0.004, buffer_interval_s: 900, changes_prefix: 'c/{field:region}', format: 'jsonl', compression: 'none' });
+  try {
+    const evs = [orderChange(1), ...Array.from({ length: 40 }, (_, i) => orderChange(3 * (i + 1)))];
+    await t.delivery.write('s', records('s', evs));
+    await t.delivery.close(); // "crash": the us buffer (sequence 1) is lost, eu objects are committed
+    assert.equal(await t.committer.checkpoint('s'), '0');
+    const d2 = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_size_mib: 64, buffer_interval_s: 900, changes_prefix: 'by-customer/{field:customer}', format: 'jsonl', compression: 'none' }), { name: 'to_lake', dataDir: t.dir, state: t.state, lake: t.lake, logger: silentLogger, metrics: new Metrics() });
+    await d2.start(t.committer);
+    await d2.write('s', records('s', evs));
+    await d2.flush();
+    await d2.close();
+    const seqs: string[] = [];
+    for (const o of await t.lake.list('')) for (const l of Buffer.from(await t.lake.get(o.key)).toString().trim().split('\n')) seqs.push((JSON.parse(l) as { _sequence: string })._sequence);
+    seqs.sort((a, b) => Number(a) - Number(b));
+    assert.deepEqual(seqs, Array.from({ length: 41 }, (_, i) => String(i + 1)));
+    assert.ok((await t.lake.list('by-customer/')).length > 0, 'records not yet written go to the new prefix');
+    assert.equal((await t.state.list('lake-routing/to_lake/')).length, 2);
+  } finally {
+    t.cleanup();
+  }
+});
