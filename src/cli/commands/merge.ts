@@ -75,6 +75,7 @@ export function parseMergeArgs(args: readonly string[]): MergeArgs {
 }
 
 function line(r: TableMergeReport): string {
+  if (r.problem !== undefined) return `${r.table}: ${r.problem}`;
   if (r.result === undefined) return `${r.table}: up to date`;
   const s = r.result.stats;
   return `${r.table}: version ${r.result.version}, ${r.result.rows} rows; ${s.applied} changes from ${r.objects} objects${r.rebuilt ? ' (rebuilt from history: a change object arrived late)' : ''}, ${s.skipped} already merged, ${r.result.bucketsRewritten} buckets rewritten, ${r.result.filesKept} files kept${r.result.lagSeconds === null ? '' : `, lag ${r.result.lagSeconds.toFixed(1)} s`}`;
@@ -102,8 +103,10 @@ export const mergeCommand: Command = {
     try {
       if (a.intervalS === undefined) {
         await compact();
-        for (const r of await job.mergeAll(a.tables)) process.stdout.write(line(r) + '\n');
-        return 0;
+        const reports = await job.mergeAll(a.tables);
+        for (const r of reports) process.stdout.write(line(r) + '\n');
+        // A table that failed (not one skipped for lack of a key) makes the run fail.
+        return reports.some((r) => r.problem !== undefined && !r.problem.startsWith('skipped:')) ? 1 : 0;
       }
       // Merge lag and friends for Prometheus while merging on an interval.
       const server = a.metricsPort === undefined ? undefined : await startMetricsServer(metrics, { port: a.metricsPort });
@@ -115,7 +118,7 @@ export const mergeCommand: Command = {
       try {
         while (!ac.signal.aborted) {
           await compact();
-          for (const r of await job.mergeAll(a.tables)) if (r.result !== undefined) process.stdout.write(line(r) + '\n');
+          for (const r of await job.mergeAll(a.tables)) if (r.result?.committed === true || (r.problem !== undefined && !r.problem.startsWith('skipped:'))) process.stdout.write(line(r) + '\n');
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, a.intervalS! * 1000);
             ac.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });

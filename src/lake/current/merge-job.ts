@@ -9,7 +9,8 @@
  * out of order) — applying it on top would be wrong and skipping it would lose it, so the job
  * rebuilds the table from every change object of the table (the history is kept in the lake).
  */
-import { loadSchema, type TableSchema } from '../../core/schema.ts';
+import { latestSchema, loadSchema, type TableSchema } from '../../core/schema.ts';
+import { HydrantError } from '../../core/errors.ts';
 import { tableId } from '../../core/schema.ts';
 import type { ChangeEvent } from '../../core/change-event.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -36,6 +37,8 @@ export interface TableMergeReport {
   /** true when a late object forced a rebuild from the whole history. */
   readonly rebuilt: boolean;
   readonly result: MergeResult | undefined;
+  /** Why the table was not merged (no primary key, or the error of this table's merge). */
+  readonly problem?: string;
 }
 
 export class MergeJob {
@@ -76,7 +79,21 @@ export class MergeJob {
       throw new MergeError(`no table named ${only.join(', ')} has change objects in the lake catalog; tables with changes: ${all.map(tableId).join(', ') || '(none)'}.`);
     }
     const out: TableMergeReport[] = [];
-    for (const t of picked) out.push(await this.mergeTable(t));
+    // One table's trouble must not stop the others: it is reported and the rest merge.
+    for (const t of picked) {
+      const schema = await latestSchema(this.#state, t);
+      if (schema !== undefined && schema.primaryKey.length === 0) {
+        out.push({ table: tableId(t), objects: 0, rebuilt: false, result: undefined, problem: 'skipped: the table has no primary key, so it has no current state (its history is in the _changes table); add a primary key at the source to merge it' });
+        continue;
+      }
+      try {
+        out.push(await this.mergeTable(t));
+      } catch (err) {
+        if (!(err instanceof HydrantError)) throw err;
+        this.#logger?.error('merge of a table failed; the other tables are merged', { table: tableId(t), error: err.message });
+        out.push({ table: tableId(t), objects: 0, rebuilt: false, result: undefined, problem: err.message });
+      }
+    }
     return out;
   }
 

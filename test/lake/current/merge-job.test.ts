@@ -121,3 +121,25 @@ test('values Parquet cannot hold natively (NaN decimals, infinite dates and time
     }
   }
 });
+
+test('a table without a primary key is skipped with the reason; the other tables are merged', async (t) => {
+  const state = new MemoryStateStore();
+  await putSchema(state, schema);
+  const logs = { source: 'gen', database: 'app', schema: 'public', table: 'logs', version: 1, primaryKey: [] as string[], columns: [{ name: 'line', type: { kind: 'string' as const }, nullable: true }] };
+  await putSchema(state, logs);
+  const fx = await openFixture(state);
+  const pipe = await LakePipeline.open({ state, lake: fx.lake, dataDir: fx.dir, shards: 1, format: 'parquet' });
+  t.after(async () => {
+    await pipe.close();
+    await fx.close();
+  });
+  const w = new Workload({ seed: 8, toast: false, keyChangeAsUpdate: false, truncateRate: 0, resnapshotRate: 0 });
+  const logEvent: ChangeEvent = { op: 'insert', source: { kind: 'test', name: 'gen', database: 'app', schema: 'public', table: 'logs', position: '0', commitTime: Timestamp.fromMillis(1_700_000_000_000) }, key: {}, before: null, after: { line: 'hello' }, schemaVersion: 1 };
+  await pipe.deliver([logEvent, ...w.next(50)]);
+  const reports = await new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir }).mergeAll();
+  const byTable = new Map(reports.map((r) => [r.table, r]));
+  assert.match(byTable.get('gen.public.logs')?.problem ?? '', /^skipped: the table has no primary key/);
+  assert.equal(byTable.get('gen.public.accounts')?.result?.committed, true);
+  const rows = await readCurrentRows({ state, lake: fx.lake, conn: fx.engine.connection, tmpDir: fx.dir, table, schema });
+  assert.deepEqual(canonRows(rows, schema), canonRows(w.truth.values(), schema));
+});
