@@ -4,13 +4,17 @@
  * one conditional state-store commit.
  *
  * Steps of {@link MergeEngine.merge}: order the batch and drop what the table already has
- * (high-water position); plan which buckets it touches; for each group of buckets load the
- * bucket files, apply the changes with {@link CurrentState} and write new files under fresh
- * names; then commit the new manifest, the `head` pointer and the list of replaced files in
+ * (high-water position); plan which buckets it touches; for each group of buckets either let
+ * DuckDB apply the latest change per key (whole-row changes) or load the bucket files, apply
+ * the changes with {@link CurrentState} (TOAST-unchanged columns, key moves) and write new
+ * files under fresh names; then commit the new manifest, the `head` pointer and the list of replaced files in
  * one transaction, conditional on `head` still being the version the merge started from.
  * A crash before that commit leaves unreferenced files (swept by the next merge); a crash
  * after it leaves replaced files, deleted once the grace period has passed so readers that
  * started on the old version can finish.
+ *
+ * {@link MergeEngine.mergeChangeObjects} is the same merge for Parquet change objects done
+ * entirely in DuckDB (`sql-merge.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
