@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,18 @@ test('hydrant check: passes on a logical server, warns about a table without a k
 
     await s.query(`select pg_create_logical_replication_slot('hydrant_pg', 'pgoutput')`);
     await s.query(`create publication hydrant_pg for all tables`);
+    // A slot in use is never dropped.
+    const holder = spawn(join(s.binDir, 'pg_recvlogical'), ['-h', s.host, '-p', String(s.port), '-U', s.user, '-d', 'postgres', '--slot', 'hydrant_pg', '--start', '-o', 'proto_version=1', '-o', 'publication_names=hydrant_pg', '-f', '/dev/null'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && (await s.query(`select 1 from pg_replication_slots where active`)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const busy = hydrant('drop-slot', pipeline(dir, s, 'postgres'));
+      assert.equal(busy.code, 1, busy.out);
+      assert.match(busy.out, /replication slot hydrant_pg is in use by a running pipeline: stop it first/);
+    } finally {
+      holder.kill('SIGINT');
+      await new Promise((r) => holder.once('exit', r));
+    }
+    for (let i = 0; i < 200 && (await s.query(`select 1 from pg_replication_slots where active`)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     const d = hydrant('drop-slot', pipeline(dir, s, 'postgres'), '--publication');
     assert.equal(d.code, 0, d.out);
     assert.match(d.out, /pg: dropped slot hydrant_pg and publication hydrant_pg/);

@@ -69,3 +69,32 @@ test('postgres source: exclude_columns drops values in the source, never the key
     cleanup();
   }
 });
+
+test('postgres source: partitioned tables report the root; tables without a key under REPLICA IDENTITY FULL carry whole rows', async () => {
+  const pg = await startPostgres();
+  const state = new MemoryStateStore();
+  const { ctx, cleanup } = testContext('parts', state);
+  const src = makeSource(pg, 'postgres', ctx, { publication_mode: 'table_list' });
+  try {
+    await pg.query(`create table measures (id int, at date, v int, primary key (id, at)) partition by range (at);
+      create table measures_2024 partition of measures for values from ('2024-01-01') to ('2025-01-01');
+      create table measures_2025 partition of measures for values from ('2025-01-01') to ('2026-01-01');
+      create table loose (a int, b text); alter table loose replica identity full`);
+    await src.start(null);
+    await pg.query(`insert into measures values (1, '2024-06-01', 10), (2, '2025-06-01', 20)`);
+    await pg.query(`insert into loose values (1, 'x'); update loose set b = 'y'; delete from loose`);
+    const c = await collect(src, state, (x) => x.events.length >= 5);
+    assert.deepEqual(c.events.slice(0, 2).map((e) => [e.source.table, e.key['id']]), [['measures', 1], ['measures', 2]]);
+    const loose = c.events.filter((e) => e.source.table === 'loose');
+    assert.deepEqual(loose.map((e) => [e.op, e.key, e.before, e.after]), [
+      ['insert', {}, null, { a: 1, b: 'x' }],
+      ['update', {}, { a: 1, b: 'x' }, { a: 1, b: 'y' }],
+      ['delete', {}, { a: 1, b: 'y' }, null],
+    ]);
+    assert.deepEqual(c.schemas.find((s) => s.table === 'loose')?.primaryKey, []);
+  } finally {
+    await src.close();
+    await pg.stop();
+    cleanup();
+  }
+});
