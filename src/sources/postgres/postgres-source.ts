@@ -24,6 +24,7 @@ import { postgresConfig, resolveNames, TableSelection, type PostgresConfig } fro
 import { END_OF_TX, formatPosition, parseLsn, parsePosition } from './lsn.ts';
 import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
 import { observeSlot, prepareServer, type SlotTarget } from './slot-monitor.ts';
+import type { SqlClient } from './catalog.ts';
 import { Relations, type RelationState } from './relations.ts';
 import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, SESSION_OPTIONS, type WalMessage } from './replication-connection.ts';
 import { ToastFetcher } from './toast-fetch.ts';
@@ -94,6 +95,42 @@ export class PostgresSource implements Source {
     this.#builder = new ChangeBuilder(ctx.name, cfg.database);
   }
 
+  /**
+   * The catalog connection (types, keys, heartbeats, slot checks), reopened on first use after
+   * it broke, so a lost catalog connection never wedges the source.
+   */
+  readonly #catalog: SqlClient = {
+    query: async (text, params) => {
+      if (this.#closed) throw new ConnectionError(`PostgreSQL source ${this.#ctx.name} is closed`);
+      if (this.#sql === undefined) await (this.#opening ??= this.#openCatalog().finally(() => (this.#opening = undefined)));
+      return (this.#sql as pg.Client).query(text, params);
+    },
+  };
+  #opening: Promise<void> | undefined;
+  #closed = false;
+
+  async #openCatalog(): Promise<void> {
+    const c = this.#cfg;
+    const sql = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.user, password: this.#password, application_name: `hydrant ${this.#ctx.name}`, options: SESSION_OPTIONS });
+    const broken = (err?: unknown): void => {
+      if (this.#sql === sql) this.#sql = undefined;
+      if (err !== undefined) this.#log.warn('catalog connection lost; it reopens on next use', { err });
+      void sql.end().catch(() => {});
+    };
+    sql.on('error', broken);
+    sql.on('end', () => broken());
+    try {
+      await sql.connect();
+    } catch (err) {
+      throw new ConnectionError(`cannot connect to PostgreSQL at ${c.host}:${c.port}/${c.database} as ${c.user}: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.#closed) {
+      await sql.end().catch(() => {});
+      throw new ConnectionError(`PostgreSQL source ${this.#ctx.name} is closed`);
+    }
+    this.#sql = sql;
+  }
+
   /** Slot and publication names in use. */
   get names(): { slot: string; publication: string } {
     return { slot: this.#slot, publication: this.#publication };
@@ -102,17 +139,10 @@ export class PostgresSource implements Source {
   async start(position: string | null): Promise<void> {
     if (position !== null) parsePosition(position);
     const c = this.#cfg;
-    const sql = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.user, password: this.#password, application_name: `hydrant ${this.#ctx.name}`, options: SESSION_OPTIONS });
-    try {
-      await sql.connect();
-    } catch (err) {
-      throw new ConnectionError(`cannot connect to PostgreSQL at ${c.host}:${c.port}/${c.database} as ${c.user}: ${(err as Error).message}`, { cause: err });
-    }
-    this.#sql = sql;
-    sql.on('error', (err) => this.#log.warn('catalog connection error', { err }));
+    const sql = this.#catalog;
     ({ allTables: this.#allTables } = await prepareServer(sql, c, this.#slotTarget(), position, this.#log));
 
-    const resolver = new TypeResolver(async (oid) => (await sql.query(PG_TYPE_SQL, [oid])).rows[0] as PgTypeRow | undefined, this.#log);
+    const resolver = new TypeResolver(async (oid) => (await sql.query(PG_TYPE_SQL, [oid])).rows[0] as unknown as PgTypeRow | undefined, this.#log);
     this.#relations = new Relations({ source: this.#ctx.name, database: c.database, selection: this.#selection, resolver, state: this.#ctx.state, sql, logger: this.#log });
     if (c.toast === 'fetch') this.#toast = new ToastFetcher(sql, this.#relations, this.#log);
     if (position !== null) {
@@ -188,9 +218,11 @@ export class PostgresSource implements Source {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#dropConnection();
+    await this.#opening?.catch(() => {});
     await this.#sql?.end().catch(() => {});
     this.#sql = undefined;
   }
@@ -372,8 +404,8 @@ export class PostgresSource implements Source {
     const conn = this.#conn;
     if (!drained || conn === undefined || this.#replay !== undefined || this.#tx !== undefined || conn.queuedCount > 0) return false;
     if (this.#caughtUpLsn === undefined) {
-      const r = await this.#sql?.query('select pg_current_wal_flush_lsn()::text as l');
-      const l = r?.rows[0]?.['l'];
+      const r = await this.#catalog.query('select pg_current_wal_flush_lsn()::text as l');
+      const l = r.rows[0]?.['l'];
       if (typeof l !== 'string') return false;
       this.#caughtUpLsn = parseLsn(l);
     }
@@ -389,9 +421,9 @@ export class PostgresSource implements Source {
   }
 
   async #heartbeat(): Promise<void> {
-    if (!this.#idle() || this.#sql === undefined) return;
+    if (!this.#idle()) return;
     try {
-      await this.#sql.query(`select pg_logical_emit_message(false, $1, '')`, [HEARTBEAT_PREFIX]);
+      await this.#catalog.query(`select pg_logical_emit_message(false, $1, '')`, [HEARTBEAT_PREFIX]);
     } catch (err) {
       if (!this.#heartbeatWarned) this.#log.warn('heartbeat failed: an idle slot advances only on server keepalives', { err });
       this.#heartbeatWarned = true;
@@ -399,10 +431,8 @@ export class PostgresSource implements Source {
   }
 
   async #checkSlot(): Promise<void> {
-    const sql = this.#sql;
-    if (sql === undefined) return;
     try {
-      const lost = await observeSlot(sql, this.#slotTarget(), { allTables: this.#allTables, warnBytes: this.#cfg.slot_lag_warn_bytes, metrics: this.#ctx.metrics, log: this.#log });
+      const lost = await observeSlot(this.#catalog, this.#slotTarget(), { allTables: this.#allTables, warnBytes: this.#cfg.slot_lag_warn_bytes, metrics: this.#ctx.metrics, log: this.#log });
       if (lost !== undefined) {
         this.#fatal = lost;
         this.#log.error(lost.message);

@@ -244,6 +244,26 @@ test('a dropped replication connection reconnects and resumes without loss or du
   }
 });
 
+test('a lost catalog connection reopens on next use (type lookups after DDL keep working)', async () => {
+  const db = await freshDb();
+  const state = new MemoryStateStore();
+  const { ctx, logs, cleanup } = testContext('catalog', state);
+  const src = makeSource(server, db, ctx);
+  try {
+    await server.query('create table c (id int primary key)', [], db);
+    await src.start(null);
+    await server.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'hydrant catalog' and backend_type = 'client backend'`, [], db);
+    await server.query(`create type color as enum ('red', 'blue'); alter table c add column col color; insert into c values (1, 'blue')`, [], db);
+    const c = await collect(src, state, (x) => x.events.length >= 1);
+    assert.deepEqual(c.events[0]?.after, { id: 1, col: 'blue' });
+    assert.deepEqual(c.schemas.at(-1)?.columns.find((x) => x.name === 'col')?.type, { kind: 'enum', values: ['red', 'blue'] });
+    assert.ok(logs.some((l) => l.includes('catalog connection lost')), 'the loss was noticed');
+  } finally {
+    await src.close();
+    cleanup();
+  }
+});
+
 test('a stored position whose slot is gone stops the source with SLOT_LOST and the re-snapshot command', async () => {
   const db = await freshDb();
   const state = new MemoryStateStore();
