@@ -98,6 +98,11 @@ export class HashKeyRouter<T> {
     this.#targets = sorted.map((e) => e.target);
   }
 
+  /** The one target when a single range covers the whole space (no hashing needed). */
+  get single(): T | undefined {
+    return this.#targets.length === 1 ? this.#targets[0] : undefined;
+  }
+
   /** The target owning a 16-byte big-endian hash key. */
   routeBytes(key: Uint8Array): T {
     let lo = 0;

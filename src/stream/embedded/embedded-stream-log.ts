@@ -12,7 +12,7 @@ import { Metrics } from '../../core/metrics.ts';
 import type { StateStore } from '../../state/state-store.ts';
 import { listStreamCheckpoints } from '../consumer-checkpoints.ts';
 import { consumerLag, recordLagMetrics } from '../consumer-lag.ts';
-import { evenRanges, HashKeyRouter } from '../hash-key.ts';
+import { evenRanges, HashKeyRouter, parseHashKey } from '../hash-key.ts';
 import { planMerge, planReshard, planSplit, type ReshardPlan } from '../reshard-plan.ts';
 import { formatSequence, parseSequence } from '../sequence.ts';
 import type { PutRecord, PutResult, ReadLimits, ReadResult, ShardInfo, ShardIterator, StreamDescription, StreamLog, StreamLogStats } from '../stream-log.ts';
@@ -217,8 +217,18 @@ export class EmbeddedStreamLog implements StreamLog {
       const r = records[i] as PutRecord;
       if (r.data.length > this.#maxRecordBytes) throw new InvalidRecordError(stream, i, `data is ${r.data.length} bytes, above the limit of ${this.#maxRecordBytes} (maxRecordBytes)`);
       if (r.partitionKey.length < 1 || r.partitionKey.length > 256) throw new InvalidRecordError(stream, i, `partition key must be 1-256 characters, got ${r.partitionKey.length}`);
+      if (r.explicitHashKey !== undefined) parseHashKey(r.explicitHashKey); // invalid even when one shard makes it moot
     }
     // Route synchronously (no await between routing and enqueueing) so a reshard cannot interleave.
+    const only = h.router.single;
+    if (only !== undefined) {
+      const first = await only.append(records);
+      const out = new Array<PutResult>(records.length);
+      for (let j = 0; j < records.length; j++) out[j] = { shardId: only.shardId, sequence: formatSequence(first + j) };
+      this.#stats.appends++;
+      this.#stats.recordsAppended += records.length;
+      return out;
+    }
     const groups = new Map<ShardLog, { recs: PutRecord[]; idx: number[] }>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as PutRecord;

@@ -70,14 +70,22 @@ export function frameSize(keyBytes: number, dataBytes: number): number {
   return FRAME_HEADER_BYTES + BODY_FIXED_BYTES + keyBytes + dataBytes;
 }
 
-/** Writes one frame at `o` (the caller sized `b`); returns the offset after it. */
-export function writeFrame(b: Buffer, o: number, sequence: number, arrival: number, key: string, keyBytes: number, data: Uint8Array): number {
+/** Most bytes a frame can take: a UTF-16 code unit never needs more than 3 UTF-8 bytes. */
+export function maxFrameSize(keyChars: number, dataBytes: number): number {
+  return frameSize(keyChars * 3, dataBytes);
+}
+
+/**
+ * Writes one frame at `o` (the caller sized `b` with {@link maxFrameSize}); returns the offset
+ * after it. The key's UTF-8 length comes from writing it, saving a separate byteLength pass.
+ */
+export function writeFrame(b: Buffer, o: number, sequence: number, arrival: number, key: string, data: Uint8Array): number {
   const bodyStart = o + FRAME_HEADER_BYTES;
+  const keyBytes = key.length === 0 ? 0 : b.write(key, bodyStart + BODY_FIXED_BYTES, 'utf8');
   const bodyLen = BODY_FIXED_BYTES + keyBytes + data.length;
   writeU64(b, bodyStart, sequence);
   b.writeDoubleLE(arrival, bodyStart + 8);
   b.writeUInt16LE(keyBytes, bodyStart + 16);
-  if (keyBytes > 0) b.write(key, bodyStart + BODY_FIXED_BYTES, keyBytes, 'utf8');
   b.set(data, bodyStart + BODY_FIXED_BYTES + keyBytes);
   b.writeUInt32LE(bodyLen, o);
   b.writeUInt32LE(crc32Range(b, bodyStart, bodyStart + bodyLen), o + 4);

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { PutRecord } from '../stream-log.ts';
-import { frameSize, writeFrame } from './segment-format.ts';
+import { maxFrameSize, writeFrame } from './segment-format.ts';
 import type { Segment } from './segment.ts';
 
 const openP = promisify(open);
@@ -71,15 +71,12 @@ export class ShardWriter {
   /** Encodes and queues records; resolves to the first sequence once they are durable. */
   enqueue(records: readonly PutRecord[]): Promise<number> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    const keyBytes = new Array<number>(records.length);
     let size = 0;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as PutRecord;
-      const k = Buffer.byteLength(r.partitionKey, 'utf8');
-      keyBytes[i] = k;
-      size += frameSize(k, r.data.length);
+      size += maxFrameSize(r.partitionKey.length, r.data.length);
     }
-    const buf = Buffer.allocUnsafe(size);
+    const room = Buffer.allocUnsafe(size);
     // Arrival times never go backwards within a shard, so AT_TIMESTAMP can binary-search.
     const arrival = Math.max(this.#lastArrival, Date.now());
     this.#lastArrival = arrival;
@@ -94,8 +91,9 @@ export class ShardWriter {
         lastPoint = o;
       }
       const r = records[i] as PutRecord;
-      o = writeFrame(buf, o, firstSequence + i, arrival, r.partitionKey, keyBytes[i] as number, r.data);
+      o = writeFrame(room, o, firstSequence + i, arrival, r.partitionKey, r.data);
     }
+    const buf = room.subarray(0, o);
     return new Promise<number>((resolve, reject) => {
       this.#pending.push({ buf, firstSequence, count: records.length, arrival, points, resolve, reject });
       this.#flushing ??= this.#flushLoop();

@@ -135,7 +135,11 @@ test('invalid records are refused with nothing of the batch appended', () => wit
   const d = await log.ensureStream('v', { shards: 1 });
   await assert.rejects(log.append('v', [{ partitionKey: 'k', data: enc('ok') }, { partitionKey: 'k', data: Buffer.alloc(101) }]), (e: unknown) => e instanceof InvalidRecordError && e.message.includes('record 1'));
   await assert.rejects(log.append('v', [{ partitionKey: '', data: enc('x') }]), InvalidRecordError);
-  assert.equal((await readAll(log, 'v', d.shards[0]!.shardId)).length, 0);
+  await assert.rejects(log.append('v', [{ partitionKey: 'k', data: enc('x'), explicitHashKey: '-5' }]), /explicit hash key/);
+  const [uni] = await log.append('v', [{ partitionKey: 'ключ-🔑'.repeat(30), data: enc('multi-byte key') }]);
+  const back = await log.read('v', d.shards[0]!.shardId, { type: 'AT_SEQUENCE_NUMBER', sequence: uni!.sequence });
+  assert.equal(back.records[0]!.partitionKey, 'ключ-🔑'.repeat(30));
+  assert.equal((await readAll(log, 'v', d.shards[0]!.shardId)).length, 1, 'only the valid multi-byte record');
   await log.close();
 }));
 
