@@ -109,7 +109,7 @@ test('applying the same changes twice is a no-op (positions at or below the high
   assert.deepEqual(rows(s), [{ id: 1, v: 4 }]);
 });
 
-test('composite and 64-bit keys: 1n and 1 are different keys, big ids stay exact', () => {
+test('composite and 64-bit keys: ids beyond 2^53 stay exact and distinct', () => {
   const s = new CurrentState({ table: 's.t', primaryKey: ['a', 'b'] });
   s.apply([ev('insert', { a: 1, b: 9007199254740993n }, null, { a: 1, b: 9007199254740993n, v: 'x' }), ev('insert', { a: 1, b: 9007199254740992n }, null, { a: 1, b: 9007199254740992n, v: 'y' })]);
   assert.equal(s.size, 2);
