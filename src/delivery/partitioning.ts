@@ -59,9 +59,13 @@ export function partitionValues(prefix: string): Record<string, string> {
   return out;
 }
 
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[%/\\\u0000-\u001f\u007f]/;
+
 /** Makes a value safe as (part of) a key segment. */
 export function safeSegment(v: string): string {
   if (v === '') return '__empty__';
+  if (!UNSAFE.test(v)) return v;
   // eslint-disable-next-line no-control-regex
   return v.replace(/[%/\\\u0000-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase());
 }

@@ -210,15 +210,17 @@ export class LakeDelivery implements Delivery {
     const rec = dr.record;
     const input = { envelope: e, arrivalTime: rec.arrivalTime, partitionKeys: dr.partitionKeys, delivery: this.#d.name };
     const { prefix, id, table, version, dms, isLoad } = this.#router.route(input);
-    const seq = BigInt(rec.sequence);
     // Already in a committed object (a replay after a crash): skip. Objects written with other
-    // routing settings are checked with those settings.
-    for (const [hash, byId] of committed) {
-      const rid = hash === this.#router.hash ? id : (await this.#routerOf(hash)).route(input).id;
-      const done = byId.get(rid);
-      if (done !== undefined && done.some((r) => r.first <= seq && seq <= r.last)) {
-        this.#lastSeen.set(shard, rec.sequence);
-        return;
+    // routing settings are checked with those settings. (Empty outside replays.)
+    if (committed.size > 0) {
+      const seq = BigInt(rec.sequence);
+      for (const [hash, byId] of committed) {
+        const rid = hash === this.#router.hash ? id : (await this.#routerOf(hash)).route(input).id;
+        const done = byId.get(rid);
+        if (done !== undefined && done.some((r) => r.first <= seq && seq <= r.last)) {
+          this.#lastSeen.set(shard, rec.sequence);
+          return;
+        }
       }
     }
     let b = this.#buffers.get(`${shard}\u0000${id}`);
