@@ -113,8 +113,20 @@ export function coveringRule(spec: RuntimeSpec, f: PiiFinding): string | undefin
     if (t?.type !== 'anonymize') continue;
     const rules = (t.config as AnonymizeConfig).rules;
     const i = rules.findIndex((r) => compileTablePatterns(r.tables)(f) && compileGlobs(r.columns)(f.column));
-    if (i >= 0) return `${name}.rules[${i}]: ${(rules[i] as AnonymizeConfig['rules'][number]).action}`;
+    if (i >= 0) {
+      const r = rules[i] as AnonymizeConfig['rules'][number];
+      const weak = weakness(r, f);
+      return `${name}.rules[${i}]: ${r.action}${weak === undefined ? '' : ` (weak: ${weak})`}`;
+    }
   }
+  return undefined;
+}
+
+/** Why a rule that handles a finding still leaves something to worry about, if it does. */
+function weakness(r: AnonymizeConfig['rules'][number], f: PiiFinding): string | undefined {
+  if (r.action === 'hash') return 'unkeyed SHA-256, guessable values can be recovered by hashing candidates; use pseudonymize';
+  if (r.action === 'mask' && r.mode === 'email_domain') return 'the email domain is kept';
+  if ((r.action === 'random' || r.action === 'redact') && f.kind === 'person_key') return 'joins on this column break; use pseudonymize';
   return undefined;
 }
 

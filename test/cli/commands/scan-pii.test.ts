@@ -16,7 +16,7 @@ test('hydrant scan-pii samples a generator pipeline, lists personal columns with
     const r = spawnSync(process.execPath, [bin, 'scan-pii', file, '--sample', '100'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     for (const col of ['customers.name ', 'customers.email ', 'customers.phone ', 'customers.address ', 'customers.birth_date ', 'customers.id ', 'orders.customer_id ']) assert.ok(r.stdout.includes(col), `lists ${col}: ${r.stdout}`);
-    assert.match(r.stdout, /shop\.public\.customers\.email\s+email\s+action: pseudonymize\s+covered by anon\.rules\[0\]: hash/);
+    assert.match(r.stdout, /shop\.public\.customers\.email\s+email\s+action: pseudonymize\s+covered by anon\.rules\[0\]: hash \(weak: unkeyed SHA-256/);
     assert.match(r.stdout, /shop\.public\.customers\.phone\s+phone\s+action: tokenize\s+NOT ANONYMIZED/);
     assert.match(r.stdout, /6 column\(s\) are not anonymized/);
     assert.match(r.stdout, /type: anonymize/);
