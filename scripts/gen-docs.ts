@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import type { ComponentDescriptor } from '../src/core/component.ts';
+import { currentStateConfigSchema } from '../src/runtime/current-state-config.ts';
 import { deliveryEdgeSchema, pipelineFileSchema, sourceEdgeSchema, stateConfigSchema, streamConfigSchema, transformEdgeSchema } from '../src/config/pipeline-schema.ts';
 import { descriptionOf, nestedFields, objectFields, unionOptions } from '../src/config/schema-walk.ts';
 import type { FieldDoc } from '../src/config/schema-walk.ts';
@@ -101,6 +102,12 @@ export function renderConfigurationDocs(): string {
     '',
     ...unionSection('lake', lakeConfigSchema),
     ...unionSection('state', stateConfigSchema),
+    '## `current_state`',
+    '',
+    descriptionOf(currentStateConfigSchema) ?? '',
+    '',
+    objectTable(currentStateConfigSchema),
+    '',
     '## `streams.<name>`',
     '',
     descriptionOf(streamConfigSchema) ?? '',

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { lakeConfigSchema } from '../lake/lake-config.ts';
+import { currentStateConfigSchema } from '../runtime/current-state-config.ts';
 import { byteSize, duration } from './units.ts';
 
 /** Names of pipelines, streams and components: they end up in state keys and object paths. */
@@ -64,6 +65,7 @@ export const pipelineFileSchema = z.strictObject({
   data_dir: z.string().min(1).default('.hydrant').describe('Directory for the stream log, state store and spill files; relative to the pipeline file.'),
   lake: lakeConfigSchema,
   state: stateConfigSchema,
+  current_state: currentStateConfigSchema,
   streams: z.record(componentName, streamConfigSchema).default({}).describe('Streams by name.'),
   sources: entries.default({}).describe('Sources by name: `type`, `stream`, optional `transforms`, and the kind\'s own keys.'),
   transforms: entries.default({}).describe('Transforms by name: `type` and the kind\'s own keys; used by sources and deliveries.'),

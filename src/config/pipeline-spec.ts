@@ -6,6 +6,7 @@
 import type { ComponentDescriptor } from '../core/component.ts';
 import type { Delivery } from '../delivery/delivery.ts';
 import type { LakeConfig } from '../lake/lake-config.ts';
+import type { CurrentStateConfig } from '../runtime/current-state-config.ts';
 import type { Source } from '../sources/source.ts';
 import type { Transform } from '../transforms/transform.ts';
 import type { StateConfig, StreamConfig } from './pipeline-schema.ts';
@@ -55,6 +56,8 @@ export interface PipelineSpec {
   readonly lake: LakeConfig;
   /** The `state` section (`compact_after` in bytes). */
   readonly state: StateConfig;
+  /** The `current_state` section: merging current-state tables inside `hydrant run` (durations in ms). */
+  readonly currentState: CurrentStateConfig;
   readonly streams: Readonly<Record<string, StreamSpec>>;
   readonly sources: Readonly<Record<string, SourceSpec>>;
   readonly transforms: Readonly<Record<string, TransformSpec>>;

@@ -82,6 +82,7 @@ export function validatePipelineText(text: string, file: string, options: Valida
     dataDir: resolve(dirname(file), p.data_dir),
     lake: p.lake,
     state: p.state,
+    currentState: p.current_state,
     streams: Object.fromEntries(Object.entries(p.streams).map(([name, s]) => [name, { name, ...s } satisfies StreamSpec])),
     sources: Object.fromEntries(Object.entries(components.sources).map(([name, c]) => [name, { name, type: c.type, descriptor: described(c), config: c.config, stream: c.edge['stream'] as string, transforms: c.edge['transforms'] as string[] } satisfies SourceSpec])),
     transforms: Object.fromEntries(Object.entries(components.transforms).map(([name, c]) => [name, { name, type: c.type, descriptor: described(c), config: c.config } satisfies TransformSpec])),

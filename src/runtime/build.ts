@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import type { Delivery } from '../delivery/delivery.ts';
 import { deliveryKinds } from '../delivery/registry.ts';
 import { lakeConfigSchema } from '../lake/lake-config.ts';
+import { currentStateConfigSchema } from './current-state-config.ts';
 import type { Source } from '../sources/source.ts';
 import { sourceKinds } from '../sources/registry.ts';
 import type { Transform } from '../transforms/transform.ts';
@@ -44,6 +45,8 @@ export async function buildComponents(spec: RuntimeSpec, ctxFor: (name: string) 
 export interface PlainPipeline {
   readonly name: string;
   readonly lake?: unknown;
+  /** The `current_state` section (merging inside the run); off when absent. */
+  readonly current_state?: unknown;
   readonly streams: Readonly<Record<string, { readonly shards?: number }>>;
   readonly sources?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly transforms?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
@@ -92,8 +95,10 @@ export function runtimeSpecFromPlain(plain: PlainPipeline, dataDir: string): Run
   }
   const lake = lakeConfigSchema.safeParse(plain.lake);
   if (!lake.success) for (const i of lake.error.issues) issues.push({ file, line: undefined, path: ['lake', ...i.path.map(String)].join('.'), message: i.message });
-  if (issues.length > 0 || !lake.success) throw new ConfigError(issues);
+  const currentState = currentStateConfigSchema.safeParse(plain.current_state);
+  if (!currentState.success) for (const i of currentState.error.issues) issues.push({ file, line: undefined, path: ['current_state', ...i.path.map(String)].join('.'), message: i.message });
+  if (issues.length > 0 || !lake.success || !currentState.success) throw new ConfigError(issues);
   const streams: Record<string, { shards: number }> = {};
   for (const [n, s] of Object.entries(plain.streams)) streams[n] = { shards: s.shards ?? 1 };
-  return { name: plain.name, dataDir, lake: lake.data, streams, sources, transforms, deliveries };
+  return { name: plain.name, dataDir, lake: lake.data, currentState: currentState.data, streams, sources, transforms, deliveries };
 }

@@ -5,6 +5,7 @@
  */
 import type { ComponentDescriptor } from '../core/component.ts';
 import type { LakeConfig } from '../lake/lake-config.ts';
+import type { CurrentStateConfig } from './current-state-config.ts';
 
 /** A component entry: its kind and its already validated config. */
 export interface ComponentSpec {
@@ -40,6 +41,8 @@ export interface RuntimeSpec {
   readonly streams: Readonly<Record<string, StreamRuntimeSpec>>;
   /** State store settings (`compact_after` in bytes). */
   readonly state?: { readonly compact_after?: number };
+  /** Merging current-state tables while running (off when absent). */
+  readonly currentState?: CurrentStateConfig;
   readonly sources: Readonly<Record<string, EdgeComponentSpec>>;
   readonly transforms: Readonly<Record<string, ComponentSpec>>;
   readonly deliveries: Readonly<Record<string, EdgeComponentSpec>>;
