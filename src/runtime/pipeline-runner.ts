@@ -14,6 +14,11 @@
  * and everything closes. So after a graceful stop every appended record is delivered.
  * `untilCaughtUp`: each source stops after reporting caughtUp with an empty batch; once all
  * have, each consumer loop reads its shard to the end, then deliveries flush.
+ *
+ * With `current_state.enabled`, a {@link CurrentStateMerger} merges the lake's change objects
+ * into current-state tables on an interval while all this runs, on the same state store; it
+ * stops once the deliveries are done, and `untilCaughtUp` ends with one final merge so the
+ * finished run leaves every table up to date.
  */
 import { mkdir } from 'node:fs/promises';
 import type { ComponentContext } from '../core/component.ts';
@@ -30,6 +35,8 @@ import type { ReadLimits, StreamLog } from '../stream/stream-log.ts';
 import type { RetentionPolicy } from '../stream/embedded/retention.ts';
 import { consumerLag, recordLagMetrics } from '../stream/consumer-lag.ts';
 import { buildComponents, type BuiltPipeline } from './build.ts';
+import { CurrentStateMerger } from './current-state-merger.ts';
+import type { TableMergeReport } from '../lake/current/merge-job.ts';
 import { RunnerCommitter, ShardLoop } from './delivery-loop.ts';
 import { ErrorSink } from './error-sink.ts';
 import type { RuntimeSpec } from './runtime-spec.ts';
@@ -56,6 +63,8 @@ export interface RunSummary {
   readonly reason: 'caught-up' | 'stopped';
   /** Last committed position per source. */
   readonly positions: Readonly<Record<string, string | null>>;
+  /** The final merge's report per table (`untilCaughtUp` with `current_state.enabled`). */
+  readonly merged?: readonly TableMergeReport[];
 }
 
 /** Runs one pipeline. Create with {@link PipelineRunner.open}, then `run()`. */
@@ -69,6 +78,7 @@ export class PipelineRunner {
   readonly #owned: { state: boolean; log: boolean; lake: boolean };
   readonly #options: RunnerOptions;
   readonly #built: BuiltPipeline;
+  readonly #merger: CurrentStateMerger | undefined;
   readonly #sourceAbort = new AbortController();
   readonly #deliveryAbort = new AbortController();
   /** Aborted once the sources are done, to wake consumer loops waiting for records. */
@@ -80,13 +90,14 @@ export class PipelineRunner {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(spec: RuntimeSpec, options: RunnerOptions, parts: { state: StateStore; log: StreamLog; lake: ObjectStore; built: BuiltPipeline; logger: Logger; metrics: Metrics; owned: { state: boolean; log: boolean; lake: boolean } }) {
+  private constructor(spec: RuntimeSpec, options: RunnerOptions, parts: { state: StateStore; log: StreamLog; lake: ObjectStore; built: BuiltPipeline; merger: CurrentStateMerger | undefined; logger: Logger; metrics: Metrics; owned: { state: boolean; log: boolean; lake: boolean } }) {
     this.spec = spec;
     this.#options = options;
     this.state = parts.state;
     this.log = parts.log;
     this.lake = parts.lake;
     this.#built = parts.built;
+    this.#merger = parts.merger;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
     this.#owned = parts.owned;
@@ -102,6 +113,7 @@ export class PipelineRunner {
     const owned = { state: options.state === undefined, log: options.log === undefined, lake: options.lake === undefined };
     let log: StreamLog | undefined;
     let lake: ObjectStore | undefined;
+    let merger: CurrentStateMerger | undefined;
     try {
       const retention: Record<string, Partial<RetentionPolicy>> = {};
       for (const [name, s] of Object.entries(spec.streams)) {
@@ -121,8 +133,13 @@ export class PipelineRunner {
       }
       const ctx = { pipeline: spec.name, dataDir: spec.dataDir, state, log, lake, metrics };
       const built = await buildComponents(spec, (name: string): ComponentContext => ({ ...ctx, name, logger: logger.child({ component: name }) }));
-      return new PipelineRunner(spec, options, { state, log, lake, built, logger, metrics, owned });
+      if (spec.currentState?.enabled === true) {
+        if (!Object.values(spec.deliveries).some((d) => d.type === 'lake')) logger.warn('current_state is enabled but no delivery is of type lake, so there are no change objects to merge; add a lake delivery or disable current_state');
+        merger = await CurrentStateMerger.open({ state, lake, dataDir: spec.dataDir, config: spec.currentState, logger: logger.child({ component: 'current_state' }), metrics });
+      }
+      return new PipelineRunner(spec, options, { state, log, lake, built, merger, logger, metrics, owned });
     } catch (err) {
+      await merger?.close().catch(() => {});
       if (owned.log) await log?.close().catch(() => {});
       if (owned.state) await state.close().catch(() => {});
       if (owned.lake) await lake?.close().catch(() => {});
@@ -180,6 +197,7 @@ export class PipelineRunner {
     const errors = new ErrorSink(this.lake, this.logger, this.metrics);
     const shardRuns: Array<Promise<void>> = [];
     const deliveryRuns: Array<Promise<void>> = [];
+    let merged: TableMergeReport[] | undefined;
     const limits: Required<ReadLimits> = { maxRecords: this.#options.readLimits?.maxRecords ?? 1000, maxBytes: this.#options.readLimits?.maxBytes ?? 4 << 20 };
     try {
       for (const [name, d] of Object.entries(spec.deliveries)) {
@@ -207,12 +225,16 @@ export class PipelineRunner {
         this.#sourceLoops.set(name, loop);
         sourceRuns.push(loop.run(this.#sourceAbort.signal).catch((err: unknown) => this.#fail(err)));
       }
+      this.#merger?.start();
       this.logger.info('pipeline running', { sources: Object.keys(spec.sources), deliveries: Object.keys(spec.deliveries), untilCaughtUp: this.#options.untilCaughtUp === true });
       if (this.#options.untilCaughtUp !== true) await new Promise<void>((resolve) => (this.#sourceAbort.signal.aborted ? resolve() : this.#sourceAbort.signal.addEventListener('abort', () => resolve(), { once: true })));
       await Promise.all(sourceRuns);
       this.#sourcesDone = true;
       this.#sourcesDoneSignal.abort();
       await Promise.all(deliveryRuns);
+      // Merge rounds stop with the deliveries; after a graceful stop the next run merges the rest.
+      await this.#merger?.stop();
+      if (this.#merger !== undefined && this.#options.untilCaughtUp === true && !this.#stopping && this.#failure === undefined) merged = await this.#merger.final();
     } catch (err) {
       this.#fail(err);
       await Promise.allSettled([...shardRuns, ...deliveryRuns]);
@@ -224,7 +246,7 @@ export class PipelineRunner {
     for (const [name, l] of this.#sourceLoops) positions[name] = l.position;
     const reason = this.#stopping ? 'stopped' : 'caught-up';
     this.logger.info(reason === 'stopped' ? 'pipeline stopped' : 'pipeline caught up', { positions });
-    return { reason, positions };
+    return { reason, positions, ...(merged === undefined ? {} : { merged }) };
   }
 
   /** Closes components and the stores this runner opened (idempotent; `run()` calls it). */
@@ -243,6 +265,8 @@ export class PipelineRunner {
         this.logger.warn(`closing ${what} failed`, { error: err });
       }
     };
+    // The merger uses the state store and the lake: it closes before them.
+    if (this.#merger !== undefined) await settle('current-state merger', () => (this.#merger as CurrentStateMerger).close());
     for (const [n, s] of this.#built.sources) await settle(`source ${n}`, () => s.close());
     for (const [n, d] of this.#built.deliveries) await settle(`delivery ${n}`, () => d.close());
     for (const [n, t] of this.#built.transforms) await settle(`transform ${n}`, () => t.close());

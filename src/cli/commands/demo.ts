@@ -1,7 +1,7 @@
 /**
  * `hydrant demo [--dir DIR] [--count N]`: runs examples/demo.yaml (generator -> embedded
- * stream log -> JSON-lines files) with no external services, until caught up, and prints what
- * happened. Data goes to DIR (default `./.hydrant/demo`), which is wiped first when it holds
+ * stream log -> JSON-lines files and the Parquet lake, merged into current-state tables) with
+ * no external services, until caught up, and prints what happened. Data goes to DIR (default `./.hydrant/demo`), which is wiped first when it holds
  * an earlier demo. To add a delivery to the demo, add it to examples/demo.yaml and, if it has
  * something to show, a line in {@link describeDeliveries}.
  */
@@ -15,6 +15,13 @@ import { loadRuntimeSpec } from '../../runtime/load-runtime-spec.ts';
 import type { RuntimeSpec } from '../../runtime/runtime-spec.ts';
 import { runWithSignals, UsageError } from './run.ts';
 import { lakeSummary } from '../../lake/query/lake-summary.ts';
+import { LakeQuery } from '../../lake/query/lake-query.ts';
+import { renderResult } from '../../lake/query/render.ts';
+import { openObjectStore } from '../../lake/lake-config.ts';
+import { EmbeddedStateStore } from '../../state/embedded/embedded-state-store.ts';
+import { silentLogger } from '../../core/logger.ts';
+import type { TableMergeReport } from '../../lake/current/merge-job.ts';
+import { mergeFailed } from '../../runtime/current-state-merger.ts';
 
 /** The demo pipeline file shipped with Hydrant. */
 export const DEMO_PIPELINE = fileURLToPath(new URL('../../../examples/demo.yaml', import.meta.url));
@@ -82,6 +89,37 @@ function report(spec: RuntimeSpec, runner: PipelineRunner): string {
   return table(rows);
 }
 
+function quoted(table: string): string {
+  return table.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+}
+
+/**
+ * Rows now (the current-state table, by its plain name) beside the changes captured (its
+ * `_changes` history), queried with SQL after the run's final merge.
+ */
+async function currentStateLines(spec: RuntimeSpec, merged: readonly TableMergeReport[], commandPrefix: string): Promise<string[]> {
+  const failed = merged.filter(mergeFailed).map((r) => `  ${r.table}: merge failed: ${r.problem ?? ''}`);
+  const tables = merged.filter((r) => r.problem === undefined).map((r) => r.table).sort();
+  if (tables.length === 0) return ['Current-state tables: none were merged.', ...failed];
+  const sql = tables.map((t) => `SELECT '${t.replace(/'/g, "''")}' AS "table", (SELECT count(*) FROM ${quoted(t)}) AS "rows now", (SELECT count(*) FROM ${quoted(`${t}_changes`)}) AS changes`).join(' UNION ALL ') + ' ORDER BY 1';
+  const state = await EmbeddedStateStore.open({ dataDir: spec.dataDir, logger: silentLogger });
+  const store = openObjectStore(spec.lake, spec.dataDir);
+  const q = new LakeQuery({ state, lake: store, cacheDir: join(spec.dataDir, 'query-cache') });
+  try {
+    const example = `SELECT count(*) FROM ${tables[0] as string}`;
+    return [
+      'Current-state tables (the changes merged, during the run, into each table as it is now):',
+      ...renderResult(await q.run(sql), 'table').trimEnd().split('\n').map((l) => `  ${l}`),
+      ...failed,
+      `  e.g. ${commandPrefix}hydrant query ${relative(process.cwd(), DEMO_PIPELINE)} "${example}"`,
+    ];
+  } finally {
+    await q.close();
+    await store.close();
+    await state.close();
+  }
+}
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'Run a self-contained demo pipeline (generator -> stream -> files and the Parquet lake) and query it.',
@@ -121,6 +159,7 @@ export const demoCommand: Command = {
       const lines = await lakeSummary({ dataDir: spec.dataDir, lake: spec.lake, pipelineFile: relative(process.cwd(), DEMO_PIPELINE), commandPrefix: `HYDRANT_DEMO_DIR=${dir} ` });
       process.stdout.write(lines.join('\n') + '\n\n');
     }
+    if (summary.merged !== undefined) process.stdout.write((await currentStateLines(spec, summary.merged, `HYDRANT_DEMO_DIR=${dir} `)).join('\n') + '\n\n');
     return 0;
   },
 };

@@ -3,11 +3,15 @@
  * SIGTERM (graceful: finish batches in flight, flush deliveries, checkpoint, exit 0) or, with
  * `--until-caught-up`, until every source is caught up and every delivery has flushed.
  * A second signal exits at once (nothing acknowledged is lost: see docs/runtime.md).
+ * With `current_state.enabled`, `--until-caught-up` ends with a final merge and prints one line
+ * per current-state table; a table whose final merge failed makes the exit code 1.
  */
 import type { Command } from '../command.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { PipelineRunner, type RunSummary } from '../../runtime/pipeline-runner.ts';
+import { mergeFailed } from '../../runtime/current-state-merger.ts';
+import type { TableMergeReport } from '../../lake/current/merge-job.ts';
 import { loadRuntimeSpec } from '../../runtime/load-runtime-spec.ts';
 import type { RuntimeSpec } from '../../runtime/runtime-spec.ts';
 import { startMetricsServer } from '../../server/metrics-server.ts';
@@ -77,6 +81,13 @@ export async function runWithSignals(spec: RuntimeSpec, options: { readonly unti
   }
 }
 
+/** One line per table of the final merge. */
+export function describeMerge(r: TableMergeReport): string {
+  if (r.problem !== undefined) return `  ${r.table}: ${r.problem}`;
+  if (r.result === undefined) return `  ${r.table}: up to date`;
+  return `  ${r.table}: version ${r.result.version}, ${r.result.rows} rows (${r.result.stats.applied} changes merged${r.rebuilt ? ', rebuilt from history' : ''})`;
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run a pipeline until stopped (or --until-caught-up); --metrics-port serves /metrics.',
@@ -86,6 +97,11 @@ export const runCommand: Command = {
     const spec = await loadRuntimeSpec(a.file);
     const { summary } = await runWithSignals(spec, { untilCaughtUp: a.untilCaughtUp, metricsPort: a.metricsPort });
     process.stdout.write(`hydrant run: ${summary.reason}; positions ${JSON.stringify(summary.positions)}\n`);
-    return 0;
+    if (summary.merged === undefined) return 0;
+    process.stdout.write(`current-state tables:\n${summary.merged.map(describeMerge).join('\n') || '  (no change objects in the lake catalog)'}\n`);
+    const failed = summary.merged.filter(mergeFailed);
+    if (failed.length === 0) return 0;
+    process.stderr.write(`hydrant run: capture and delivery finished, but the final merge of ${failed.map((r) => r.table).join(', ')} failed (see above); run \`hydrant merge ${a.file}\` to retry it\n`);
+    return 1;
   },
 };

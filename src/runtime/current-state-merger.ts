@@ -1,0 +1,147 @@
+/**
+ * {@link CurrentStateMerger}: keeps the lake's current-state tables merged while a pipeline
+ * runs (the `current_state:` section). It runs the {@link MergeJob} of src/lake/current/ on the
+ * runner's own state store and lake — `hydrant merge` cannot, since the running pipeline holds
+ * the data directory's single-writer lock.
+ *
+ * A merge never stops capture: a failed round (or a table that failed inside one) is logged
+ * and retried with back-off (1 s doubling to 5 min, with jitter) instead of waiting a whole
+ * interval, and a success goes back to the interval. Each table's merge commits atomically
+ * (one conditional state transaction), so stopping between tables — or a kill at any point —
+ * leaves every table at a consistent version; the next round continues from there.
+ */
+import { join } from 'node:path';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { tableId } from '../core/schema.ts';
+import { MergeEngine } from '../lake/current/merge-engine.ts';
+import { MergeJob, type TableMergeReport } from '../lake/current/merge-job.ts';
+import type { ObjectStore } from '../lake/object-store.ts';
+import type { StateStore } from '../state/state-store.ts';
+import { sleep } from './backoff.ts';
+import type { CurrentStateConfig } from './current-state-config.ts';
+
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 5 * 60_000;
+
+/** What the merger needs from the runner. */
+export interface MergerDeps {
+  readonly state: StateStore;
+  readonly lake: ObjectStore;
+  readonly dataDir: string;
+  readonly config: CurrentStateConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** true when a report says the table's merge failed (a table skipped for lack of a key did not). */
+export function mergeFailed(r: TableMergeReport): boolean {
+  return r.problem !== undefined && !r.problem.startsWith('skipped:');
+}
+
+/** Runs merge rounds on an interval until stopped; one more with {@link CurrentStateMerger.final}. */
+export class CurrentStateMerger {
+  readonly #engine: MergeEngine;
+  readonly #job: MergeJob;
+  readonly #config: CurrentStateConfig;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #abort = new AbortController();
+  #loop: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(engine: MergeEngine, job: MergeJob, deps: MergerDeps) {
+    this.#engine = engine;
+    this.#job = job;
+    this.#config = deps.config;
+    this.#logger = deps.logger;
+    this.#metrics = deps.metrics;
+  }
+
+  /** Opens the merge engine (an in-process DuckDB) on the runner's stores. */
+  static async open(deps: MergerDeps): Promise<CurrentStateMerger> {
+    const tmpDir = join(deps.dataDir, 'tmp', 'merge');
+    const engine = await MergeEngine.open({ state: deps.state, lake: deps.lake, tmpDir, buckets: deps.config.buckets, graceMs: deps.config.grace, metrics: deps.metrics, memoryLimitMiB: Math.floor(deps.config.memory_limit / 2 ** 20) });
+    const job = new MergeJob({ state: deps.state, lake: deps.lake, engine, tmpDir, logger: deps.logger });
+    return new CurrentStateMerger(engine, job, deps);
+  }
+
+  /** Starts merging every `interval` in the background (the first round at once). */
+  start(): void {
+    this.#loop ??= this.#run(this.#abort.signal);
+  }
+
+  /**
+   * Stops the background rounds and waits for the one in progress to finish its current
+   * table (the tables after it wait for the next run). Idempotent.
+   */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+  }
+
+  /**
+   * One last round after everything was delivered (`--until-caught-up`), so the run leaves
+   * every table up to date. A failing round is retried a few times with back-off; the reports
+   * of the last attempt are returned (check them with {@link mergeFailed}).
+   */
+  async final(): Promise<TableMergeReport[]> {
+    let delay = RETRY_FIRST_MS;
+    for (let attempt = 1; ; attempt++) {
+      const reports = await this.#round(undefined);
+      if (!reports.some(mergeFailed) || attempt === 3) return reports;
+      this.#logger.warn(`final merge: ${reports.filter(mergeFailed).length} table(s) failed; retrying in ${delay} ms`, { attempt });
+      await sleep(delay);
+      delay *= 2;
+    }
+  }
+
+  /** Stops and closes the merge engine (idempotent). */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#engine.close();
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const reports = await this.#round(signal);
+      const failed = reports.some(mergeFailed);
+      failures = failed ? failures + 1 : 0;
+      const wait = failed ? Math.round(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1)) * (0.5 + Math.random() / 2)) : this.#config.interval;
+      if (failed) this.#logger.warn(`merge round failed; retrying in ${wait} ms (capture goes on)`, { failures });
+      await sleep(wait, signal);
+    }
+  }
+
+  /**
+   * Merges every table, one at a time so that a stop takes effect between tables. Never
+   * throws: an error (also one that is not a HydrantError) becomes a failed report.
+   */
+  async #round(signal: AbortSignal | undefined): Promise<TableMergeReport[]> {
+    const reports: TableMergeReport[] = [];
+    try {
+      for (const t of await this.#job.tables()) {
+        if (signal?.aborted === true) break;
+        const id = tableId(t);
+        try {
+          for (const r of await this.#job.mergeAll([id])) reports.push(r);
+        } catch (err) {
+          this.#logger.error('merge of a table failed; the other tables are merged', { table: id, error: (err as Error).message });
+          reports.push({ table: id, objects: 0, rebuilt: false, result: undefined, problem: (err as Error).message });
+        }
+      }
+    } catch (err) {
+      this.#logger.error('merge round failed: could not list the tables to merge', { error: (err as Error).message });
+      reports.push({ table: '*', objects: 0, rebuilt: false, result: undefined, problem: (err as Error).message });
+    }
+    for (const r of reports) {
+      if (r.result?.committed === true) this.#logger.info('current-state table merged', { table: r.table, version: r.result.version, rows: r.result.rows, changes: r.result.stats.applied, objects: r.objects, rebuilt: r.rebuilt });
+    }
+    const failed = reports.some(mergeFailed);
+    this.#metrics.inc('hydrant_merge_rounds_total', 'Merge rounds run inside the pipeline, by outcome (failed = at least one table failed).', { outcome: failed ? 'failed' : 'ok' });
+    return reports;
+  }
+}
