@@ -15,7 +15,7 @@ import { collect, makeSource, testContext } from './helpers.ts';
 let server: PostgresServer;
 let dbCount = 0;
 before(async () => {
-  server = await startPostgres({ settings: { wal_sender_timeout: '2s', max_wal_size: '256MB', checkpoint_timeout: '30s' } });
+  server = await startPostgres({ settings: { wal_sender_timeout: '3s', max_wal_size: '256MB', checkpoint_timeout: '30s' } });
 });
 after(async () => {
   await server.stop();
@@ -113,7 +113,7 @@ test('keepalive reply requests are answered: the connection survives wal_sender_
     await src.start(null);
     const pid = await server.query<{ pid: number }>(`select active_pid pid from pg_replication_slots where slot_name = 'hydrant_keepalive'`);
     const ac = new AbortController();
-    const until = Date.now() + 6000;
+    const until = Date.now() + 9000;
     while (Date.now() < until) await src.ack((await src.next(ac.signal)).position);
     await server.query('insert into t values (1)', [], db);
     const c = await collect(src, state, (x) => x.events.length >= 1);
