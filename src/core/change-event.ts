@@ -86,19 +86,7 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   const s = e.source;
   w.reset();
   try {
-    w.ascii(`{"v":${ENVELOPE_VERSION},"op":"`);
-    w.ascii(e.op);
-    w.ascii('","source":{"kind":');
-    w.string(s.kind);
-    w.ascii(',"name":');
-    w.string(s.name);
-    w.ascii(',"database":');
-    w.string(s.database);
-    w.ascii(',"schema":');
-    w.string(s.schema);
-    w.ascii(',"table":');
-    w.string(s.table);
-    w.ascii(',"position":');
+    w.bytes(headerBytes(e.op, s));
     w.string(s.position);
     if (s.txId !== undefined) {
       w.ascii(',"txId":');
@@ -123,6 +111,29 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   } finally {
     w.reset();
   }
+}
+
+/** Header bytes by table; each entry is one (op, kind, name, database, schema) of that table. */
+const headers = new Map<string, Array<{ op: string; kind: string; name: string; database: string; schema: string; bytes: Uint8Array }>>();
+
+/**
+ * `{"v":1,"op":…,"source":{"kind":…,"name":…,"database":…,"schema":…,"table":…,"position":` —
+ * the same for every change of a table, so written once and then copied (bounded cache).
+ */
+function headerBytes(op: string, s: ChangeSource): Uint8Array {
+  let list = headers.get(s.table);
+  if (list !== undefined) {
+    for (const h of list) if (h.op === op && h.kind === s.kind && h.name === s.name && h.database === s.database && h.schema === s.schema) return h.bytes;
+  } else {
+    if (headers.size >= 1024) headers.clear();
+    list = [];
+    headers.set(s.table, list);
+  }
+  const text = `{"v":${ENVELOPE_VERSION},"op":${JSON.stringify(op)},"source":{"kind":${JSON.stringify(s.kind)},"name":${JSON.stringify(s.name)},"database":${JSON.stringify(s.database)},"schema":${JSON.stringify(s.schema)},"table":${JSON.stringify(s.table)},"position":`;
+  const bytes = Buffer.from(text, 'utf8');
+  if (list.length >= 32) list.length = 0;
+  list.push({ op, kind: s.kind, name: s.name, database: s.database, schema: s.schema, bytes });
+  return bytes;
 }
 
 /**

@@ -11,6 +11,7 @@
 export class JsonByteWriter {
   #buf: Buffer;
   #pos = 0;
+  readonly #keys = new Map<string, Uint8Array>();
 
   constructor(initialBytes = 16 * 1024) {
     this.#buf = Buffer.allocUnsafe(initialBytes);
@@ -48,6 +49,35 @@ export class JsonByteWriter {
     let p = this.#pos;
     for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
     this.#pos = p;
+  }
+
+  /** Writes bytes as they are (e.g. a cached piece of JSON). */
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.#ensure(n);
+    const buf = this.#buf;
+    let p = this.#pos;
+    // Short pieces: a plain loop beats the call into TypedArray.prototype.set.
+    if (n <= 32) for (let i = 0; i < n; i++) buf[p++] = b[i] as number;
+    else {
+      buf.set(b, p);
+      p += n;
+    }
+    this.#pos = p;
+  }
+
+  /**
+   * Writes `"k":` for an object key. Column names repeat on every row, so their bytes are
+   * remembered (bounded, so that arbitrary keys cannot grow the cache without limit).
+   */
+  key(k: string): void {
+    let b = this.#keys.get(k);
+    if (b === undefined) {
+      b = Buffer.from(`${JSON.stringify(k)}:`, 'utf8');
+      if (this.#keys.size >= 4096) this.#keys.clear();
+      this.#keys.set(k, b);
+    }
+    this.bytes(b);
   }
 
   /** Writes one ASCII character code. */

@@ -325,8 +325,7 @@ export function writeValueJson(w: JsonByteWriter, v: Value): void {
   for (const k in obj) {
     if (first) first = false;
     else w.byte(44 /* , */);
-    w.string(k);
-    w.byte(58 /* : */);
+    w.key(k);
     writeValueJson(w, obj[k] as Value);
   }
   w.ascii(dollar ? '}}' : '}');
