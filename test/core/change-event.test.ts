@@ -134,3 +134,20 @@ test('envelopes with fields of unexpected types still encode like the reference'
   const ev: LogEvent = { op: 'event', source: { kind: 'file', name: 'logs', position: '' }, key: null, eventTime: null, data: { line: 'a "quoted" é \u0000' } };
   assert.deepEqual(Buffer.from(encodeEnvelope(ev)), Buffer.from(referenceJson(ev), 'utf8'));
 });
+
+test('cached headers never mix up events of one table from different sources or ops', () => {
+  const variants: ChangeEvent[] = [];
+  for (const op of ['insert', 'delete'] as const) {
+    for (const database of ['app', 'app2']) {
+      for (const schema of ['public', 'audit']) variants.push({ ...change, op, source: { ...change.source, database, schema, name: `${database}-${schema}` } });
+    }
+  }
+  // Many tables, so the cache is cleared and refilled on the way.
+  for (let round = 0; round < 3; round++) {
+    for (let t = 0; t < 1500; t++) {
+      const e = variants[(t + round) % variants.length] as ChangeEvent;
+      const ev = t % 7 === 0 ? e : { ...e, source: { ...e.source, table: `t${t % 1100}` } };
+      assert.equal(Buffer.from(encodeEnvelope(ev)).toString('utf8'), referenceJson(ev));
+    }
+  }
+});
