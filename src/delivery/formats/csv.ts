@@ -4,9 +4,8 @@
  * the empty string is `""`, so the two stay distinct (as DuckDB and PostgreSQL read them).
  */
 import { writeFile } from 'node:fs/promises';
-import type { Row } from '../../core/values.ts';
 import { compress, type Compression } from '../compression.ts';
-import type { FailedRow, FormatWriter, OutputColumn, WriteResult } from './format.ts';
+import type { FailedRow, FormatWriter, OutputColumn, RowSource, WriteResult } from './format.ts';
 import { valueToText } from './text-values.ts';
 
 export class CsvWriter implements FormatWriter {
@@ -18,16 +17,15 @@ export class CsvWriter implements FormatWriter {
     this.#header = options.header;
   }
 
-  async write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult> {
+  async write(columns: readonly OutputColumn[], rows: RowSource, file: string, compression: Compression): Promise<WriteResult> {
     const lines: string[] = [];
     const failed: FailedRow[] = [];
     if (this.#header) lines.push(columns.map((c) => quote(c.name)).join(','));
     let written = 0;
     for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as Row;
       try {
         lines.push(columns.map((c) => {
-          const v = row[c.name] ?? null;
+          const v = rows.value(i, c.name);
           return v === null ? '' : quote(valueToText(v));
         }).join(','));
         written++;

@@ -4,7 +4,7 @@
  * `errors/<delivery>/format-conversion-failed/` prefix), the rest are written.
  */
 import type { ColumnType } from '../../core/schema.ts';
-import type { Row } from '../../core/values.ts';
+import type { Row, Value } from '../../core/values.ts';
 import type { Compression } from '../compression.ts';
 
 /** One output column. */
@@ -26,12 +26,27 @@ export interface WriteResult {
   readonly failed: readonly FailedRow[];
 }
 
+/**
+ * The rows of one object, read by column name. Buffers implement it over the envelopes they
+ * hold, so no per-row object is built between buffering and formatting.
+ */
+export interface RowSource {
+  readonly length: number;
+  /** The value of `column` in row `i` (null when absent). */
+  value(i: number, column: string): Value;
+}
+
+/** A {@link RowSource} over plain rows. */
+export function fromRows(rows: readonly Row[]): RowSource {
+  return { length: rows.length, value: (i, column) => (rows[i] as Row)[column] ?? null };
+}
+
 export interface FormatWriter {
   /** File extension without compression suffix, e.g. `parquet`. */
   readonly extension: string;
   readonly contentType: string;
   /** Writes rows (in order) into `file`, compressed with `compression`. */
-  write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult>;
+  write(columns: readonly OutputColumn[], rows: RowSource, file: string, compression: Compression): Promise<WriteResult>;
   close(): Promise<void>;
 }
 

@@ -4,22 +4,21 @@
  * `{"$i":"9007199254740993"}` where not).
  */
 import { writeFile } from 'node:fs/promises';
-import { encodeValue, type Encoded, type Row } from '../../core/values.ts';
+import { encodeValue, type Encoded } from '../../core/values.ts';
 import { compress, type Compression } from '../compression.ts';
-import type { FailedRow, FormatWriter, OutputColumn, WriteResult } from './format.ts';
+import type { FailedRow, FormatWriter, OutputColumn, RowSource, WriteResult } from './format.ts';
 
 export class JsonlWriter implements FormatWriter {
   readonly extension = 'jsonl';
   readonly contentType = 'application/x-ndjson';
 
-  async write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult> {
+  async write(columns: readonly OutputColumn[], rows: RowSource, file: string, compression: Compression): Promise<WriteResult> {
     const parts: string[] = [];
     const failed: FailedRow[] = [];
     for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as Row;
       try {
         const o: Record<string, Encoded> = {};
-        for (const c of columns) o[c.name] = encodeValue(row[c.name] ?? null);
+        for (const c of columns) o[c.name] = encodeValue(rows.value(i, c.name));
         parts.push(JSON.stringify(o));
       } catch (err) {
         failed.push({ index: i, error: (err as Error).message });

@@ -5,10 +5,9 @@
  * its memory is capped by `memory_limit`, and one table lives only for one object.
  */
 import { DuckDBDataChunk, DuckDBInstance, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
-import type { Row } from '../../core/values.ts';
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Compression } from '../compression.ts';
-import type { FailedRow, FormatWriter, OutputColumn, WriteResult } from './format.ts';
+import type { FailedRow, FormatWriter, OutputColumn, RowSource, WriteResult } from './format.ts';
 import { canBeSpecial, duckType, specialOf, SPECIAL_SUFFIX, toDuck } from './parquet-types.ts';
 
 /** Double-quotes an SQL identifier. */
@@ -47,20 +46,20 @@ export class ParquetWriter implements FormatWriter {
     return (await this.#conn).conn;
   }
 
-  write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult> {
+  write(columns: readonly OutputColumn[], rows: RowSource, file: string, compression: Compression): Promise<WriteResult> {
     const run = this.#queue.then(() => this.#write(columns, rows, file, compression));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #write(columns: readonly OutputColumn[], rows: readonly Row[], file: string, compression: Compression): Promise<WriteResult> {
+  async #write(columns: readonly OutputColumn[], rows: RowSource, file: string, compression: Compression): Promise<WriteResult> {
     const conn = await this.#connection();
     const failed: FailedRow[] = [];
     // Which columns need a `__special` sibling in this object.
     const special = new Set<string>();
     for (const c of columns) {
       if (!canBeSpecial(c.type)) continue;
-      for (const r of rows) if (specialOf(c.type, r[c.name] ?? null) !== undefined) {
+      for (let i = 0; i < rows.length; i++) if (specialOf(c.type, rows.value(i, c.name)) !== undefined) {
         special.add(c.name);
         break;
       }
@@ -96,11 +95,10 @@ export class ParquetWriter implements FormatWriter {
       const n = columns.length;
       let written = 0;
       for (let i = 0; i < rows.length; i++) {
-        const row = rows[i] as Row;
         try {
           let k = 0;
           for (let j = 0; j < n; j++) {
-            const v = row[names[j] as string] ?? null;
+            const v = rows.value(i, names[j] as string);
             const t = ctypes[j] as OutputColumn['type'];
             if (hasSpecial[j] === true) {
               const sp = specialOf(t, v);

@@ -35,7 +35,7 @@ import { ObjectNotifier } from './object-notifier.ts';
 import { ObjectWriter } from './object-writer.ts';
 import { Router, routingKey, type RoutingSettings } from './router.ts';
 import { PartitionBuffer } from './partition-buffer.ts';
-import { CHANGE_META, changeColumns, changeRow, EVENT_COLUMNS, eventRow, SchemaResolver } from './rows.ts';
+import { CHANGE_META, changeColumns, EVENT_COLUMNS, SchemaResolver } from './rows.ts';
 
 /** Too many open partitions and `on_partition_limit: fail`. */
 export class PartitionLimitError extends HydrantError {
@@ -209,7 +209,7 @@ export class LakeDelivery implements Delivery {
     const e: Envelope = dr.envelope;
     const rec = dr.record;
     const input = { envelope: e, arrivalTime: rec.arrivalTime, partitionKeys: dr.partitionKeys, delivery: this.#d.name };
-    const { prefix, id, table, version, dms, isLoad } = this.#router.route(input);
+    const { prefix, id, table, version, isLoad } = this.#router.route(input);
     // Already in a committed object (a replay after a crash): skip. Objects written with other
     // routing settings are checked with those settings. (Empty outside replays.)
     if (committed.size > 0) {
@@ -234,13 +234,8 @@ export class LakeDelivery implements Delivery {
       b = new PartitionBuffer({ id, shard, prefix, kind: e.op === 'event' ? 'events' : 'changes', table, schemaVersion: version, schema, firstCommitMicros: e.op === 'event' ? undefined : typeof e.source.commitTime.micros === 'bigint' ? e.source.commitTime.micros : 0n, isLoad, now: this.#now() });
       this.#buffers.set(`${shard}\u0000${id}`, b);
     }
-    const row = e.op === 'event' ? eventRow(e, rec) : changeRow(e, rec);
-    if (dms && e.op !== 'event') {
-      row['Op'] = e.op === 'update' ? 'U' : e.op === 'delete' ? 'D' : 'I';
-      if (this.#c.dms_commit_timestamp) row['_dms_commit_timestamp'] = e.source.commitTime;
-    }
     const before = b.bytes;
-    b.add(rec, row, eventTimeOf(input));
+    b.add(rec, e, eventTimeOf(input));
     // Only now is the record held by a buffer, so a checkpoint may pass the records before it.
     this.#lastSeen.set(shard, rec.sequence);
     this.#bytes += b.bytes - before;
@@ -278,7 +273,7 @@ export class LakeDelivery implements Delivery {
 
   async #columnsOf(b: PartitionBuffer): Promise<OutputColumn[]> {
     if (b.kind === 'events') return [...EVENT_COLUMNS];
-    const cols = changeColumns(b.schema, b.rows);
+    const cols = changeColumns(b.schema, b.images());
     if (this.#c.layout !== 'dms') return cols;
     const data = cols.filter((c) => !CHANGE_META.some((m) => m.name === c.name));
     const head: OutputColumn[] = [{ name: 'Op', type: { kind: 'string' } }];
@@ -318,7 +313,7 @@ export class LakeDelivery implements Delivery {
     const tableOps = await this.#tableOps(b, columns);
     const { ops, objects } = await this.#writer.write({
       shard: b.shard, buffer: b.id, routing: this.#router.hash, kind: b.kind, table: b.table, keyBase: await this.#keyBase(b), partition: partitionValues(b.prefix), schemaVersion: b.schemaVersion,
-      columns, rows: b.rows, records: b.records, first: b.first, last: b.last, minTime: b.minTime, maxTime: b.maxTime,
+      columns, rows: b, records: b.records, first: b.first, last: b.last, minTime: b.minTime, maxTime: b.maxTime,
     });
     let cp = BigInt(this.#lastSeen.get(b.shard) ?? b.last);
     for (const o of this.#buffers.values()) if (o !== b && o.shard === b.shard && BigInt(o.first) - 1n < cp) cp = BigInt(o.first) - 1n;

@@ -17,7 +17,6 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { crashPoint } from '../../core/crash.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Row } from '../../core/values.ts';
 import { FsObjectStore } from '../../lake/fs/fs-object-store.ts';
 import type { ObjectStore } from '../../lake/object-store.ts';
 import { S3ObjectStore } from '../../lake/s3/s3-object-store.ts';
@@ -25,7 +24,7 @@ import { padSequence, registerObject, type CatalogObject, type ObjectKind } from
 import type { StateOp, StateStore, StateValue } from '../../state/state-store.ts';
 import type { StreamRecord } from '../../stream/stream-log.ts';
 import { compressionSuffix, type Compression } from '../compression.ts';
-import type { FormatWriter, OutputColumn } from '../formats/format.ts';
+import type { FormatWriter, OutputColumn, RowSource } from '../formats/format.ts';
 
 const SMALL_OBJECT = 5 * 1024 * 1024;
 
@@ -42,7 +41,7 @@ export interface ObjectSpec {
   readonly partition: Readonly<Record<string, string>>;
   readonly schemaVersion: number;
   readonly columns: readonly OutputColumn[];
-  readonly rows: readonly Row[];
+  readonly rows: RowSource;
   readonly records: readonly StreamRecord[];
   readonly first: string;
   readonly last: string;

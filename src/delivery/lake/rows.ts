@@ -4,12 +4,11 @@
  * column. Column types come from the table's schema in the state store; a table without a
  * recorded schema gets types inferred from its values (documented in docs/lake.md).
  */
-import type { ChangeEvent, Envelope, LogEvent } from '../../core/change-event.ts';
+import type { ChangeEvent, Envelope } from '../../core/change-event.ts';
 import type { ColumnType, TableSchema } from '../../core/schema.ts';
 import { loadSchema, tableId } from '../../core/schema.ts';
 import { DateValue, Decimal, Interval, JsonText, Timestamp, TimeValue, type Row, type Value } from '../../core/values.ts';
 import type { StateStore } from '../../state/state-store.ts';
-import type { StreamRecord } from '../../stream/stream-log.ts';
 import type { OutputColumn } from '../formats/format.ts';
 
 /** Metadata columns in front of every change row. */
@@ -32,7 +31,7 @@ export const EVENT_COLUMNS: readonly OutputColumn[] = [
   { name: 'data', type: { kind: 'json' } },
 ];
 
-/** DMS op letters: inserts and full-load rows are I, updates U, deletes D. */
+/** DMS op letters: inserts and full-load rows are I, updates U, deletes D (truncates T). */
 export function dmsOp(op: ChangeEvent['op']): string {
   return op === 'update' ? 'U' : op === 'delete' ? 'D' : op === 'truncate' ? 'T' : 'I';
 }
@@ -42,19 +41,11 @@ export function tableNameOf(e: Envelope): string {
   return e.op === 'event' ? `events.${e.source.name}` : tableId({ source: e.source.name, schema: e.source.schema, table: e.source.table });
 }
 
-/** A change's output row (metadata + row image). */
-export function changeRow(e: ChangeEvent, r: StreamRecord): Row {
-  const image = e.op === 'delete' ? (e.before ?? e.key) : (e.after ?? {});
-  // Fixed shape first, then the image's columns: cheaper than an object spread per row.
-  const out: Row = { _op: e.op, _commit_time: e.source.commitTime, _position: e.source.position, _shard: r.shardId, _sequence: r.sequence };
-  for (const k in image) if (!(k in out)) out[k] = image[k] as Value;
-  return out;
+/** The row image a change carries: after, or before (the key when absent) for deletes. */
+export function imageOf(e: ChangeEvent): Row {
+  return e.op === 'delete' ? (e.before ?? e.key) : (e.after ?? EMPTY);
 }
-
-/** An event's output row. */
-export function eventRow(e: LogEvent, r: StreamRecord): Row {
-  return { _event_time: e.eventTime, _arrival_time: Timestamp.fromMillis(r.arrivalTime), _key: e.key, _source: e.source.name, _shard: r.shardId, _sequence: r.sequence, data: e.data };
-}
+const EMPTY: Row = Object.freeze({}) as Row;
 
 /** Looks up (and caches) table schemas by version. */
 export class SchemaResolver {
@@ -77,8 +68,8 @@ export class SchemaResolver {
   }
 }
 
-/** Output columns of a change object: metadata, then the schema's columns (or inferred ones). */
-export function changeColumns(schema: TableSchema | null, rows: readonly Row[]): OutputColumn[] {
+/** Output columns of a change object: metadata, then the schema's columns (or ones inferred from the row images). */
+export function changeColumns(schema: TableSchema | null, rows: Iterable<Row>): OutputColumn[] {
   const meta = new Set(CHANGE_META.map((c) => c.name));
   if (schema !== null) return [...CHANGE_META, ...schema.columns.filter((c) => !meta.has(c.name)).map((c) => ({ name: c.name, type: c.type }))];
   const inferred = new Map<string, ColumnType>();
@@ -89,7 +80,7 @@ export function changeColumns(schema: TableSchema | null, rows: readonly Row[]):
       if (v !== null) inferred.set(k, inferType(v));
     }
   }
-  for (const r of rows) for (const k in r) if (!meta.has(k) && !inferred.has(k)) inferred.set(k, { kind: 'string' });
+  for (const r of rows) for (const k in r) if (!meta.has(k) && !inferred.has(k)) inferred.set(k, { kind: 'string' }); // only NULLs seen
   return [...CHANGE_META, ...[...inferred].map(([name, type]) => ({ name, type }))];
 }
 

@@ -14,7 +14,7 @@ import { compressors } from 'hyparquet-compressors';
 import { DateValue, daysFromCivil, Decimal, decodeValue, encodeValue, Interval, JsonText, Timestamp, TimeValue, type Row } from '../../../src/core/values.ts';
 import { COMPRESSIONS, decompress } from '../../../src/delivery/compression.ts';
 import { CsvWriter } from '../../../src/delivery/formats/csv.ts';
-import type { OutputColumn } from '../../../src/delivery/formats/format.ts';
+import { fromRows, type OutputColumn } from '../../../src/delivery/formats/format.ts';
 import { JsonlWriter } from '../../../src/delivery/formats/jsonl.ts';
 import { ParquetWriter } from '../../../src/delivery/formats/parquet.ts';
 
@@ -68,7 +68,7 @@ for (const compression of COMPRESSIONS) {
     const w = new ParquetWriter({ memoryLimitMiB: 128, rowGroupSize: 2048 });
     try {
       const file = join(dir, 'x.parquet');
-      const r = await w.write(COLUMNS, ROWS, file, compression);
+      const r = await w.write(COLUMNS, fromRows(ROWS), file, compression);
       assert.deepEqual(r, { rows: 4, failed: [] });
       const desc = await duck<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM '${file}'`);
       assert.deepEqual(Object.fromEntries(desc.map((d) => [d.column_name, d.column_type])), {
@@ -116,7 +116,7 @@ for (const compression of COMPRESSIONS) {
     const dir = mkdtempSync(join(tmpdir(), 'hydrant-fmt-'));
     try {
       const file = join(dir, 'x.jsonl');
-      assert.deepEqual(await new JsonlWriter().write(COLUMNS, ROWS, file, compression), { rows: 4, failed: [] });
+      assert.deepEqual(await new JsonlWriter().write(COLUMNS, fromRows(ROWS), file, compression), { rows: 4, failed: [] });
       const text = Buffer.from(await decompress(compression, readFileSync(file))).toString('utf8');
       const back = text.trim().split('\n').map((l) => decodeValue(JSON.parse(l)) as Row);
       assert.equal(back.length, ROWS.length);
@@ -135,7 +135,7 @@ for (const compression of COMPRESSIONS) {
     const dir = mkdtempSync(join(tmpdir(), 'hydrant-fmt-'));
     try {
       const file = join(dir, 'x.csv');
-      assert.deepEqual(await new CsvWriter({ header: true }).write(COLUMNS, ROWS, file, compression), { rows: 4, failed: [] });
+      assert.deepEqual(await new CsvWriter({ header: true }).write(COLUMNS, fromRows(ROWS), file, compression), { rows: 4, failed: [] });
       const text = Buffer.from(await decompress(compression, readFileSync(file))).toString('utf8');
       const parsed = parseCsv(text);
       assert.deepEqual(parsed[0], COLUMNS.map((c) => c.name));
