@@ -9,6 +9,8 @@
  */
 import pg from 'pg';
 import { HydrantError } from '../../../core/errors.ts';
+import { ensurePublication, matchingTables, roleInfo, type SqlClient } from '../catalog.ts';
+import type { PostgresConfig, TableSelection } from '../config.ts';
 import { parseLsn } from '../lsn.ts';
 import { quoteIdent, ReplicationConnection, type ReplicationConnectOptions } from '../replication-connection.ts';
 import { connectReader } from './chunk-reader.ts';
@@ -46,4 +48,16 @@ export async function exportSnapshot(o: ReplicationConnectOptions): Promise<Expo
     await c.end().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Creates the publication (when missing) and then the slot with an exported snapshot. The
+ * publication must exist before the slot: pgoutput looks it up as of each decoded WAL position,
+ * and one created after the slot's consistent point "does not exist" for the changes before it.
+ */
+export async function prepareInitialSlot(sql: SqlClient, c: PostgresConfig, names: { slot: string; publication: string; selection: TableSelection }, o: ReplicationConnectOptions): Promise<ExportedSnapshot & { consistentLsn: bigint }> {
+  const role = await roleInfo(sql);
+  const allTables = c.publication_mode === 'all_tables' || (c.publication_mode === 'auto' && role.superuser);
+  await ensurePublication(sql, names.publication, allTables, await matchingTables(sql, names.selection));
+  return createSlotWithSnapshot(o, names.slot);
 }
