@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.ts';
+import { snapshotConfigFields } from './snapshot/snapshot-config.ts';
 
 /** The `postgres` source's config schema (without `type`). */
 export const postgresConfig = z.strictObject({
@@ -24,6 +25,7 @@ export const postgresConfig = z.strictObject({
   heartbeat_interval_ms: z.number().int().min(0).default(10_000).describe('When idle, emit a heartbeat (pg_logical_emit_message) this often so the slot advances while other databases write; 0 = off.'),
   slot_check_interval_ms: z.number().int().min(100).default(10_000).describe('How often slot lag, wal_status and safe_wal_size are read for metrics and warnings.'),
   slot_lag_warn_bytes: z.number().int().min(0).default(1024 * 1024 * 1024).describe('Warn when the slot retains more WAL than this.'),
+  ...snapshotConfigFields,
   idle_wait_ms: z.number().int().min(1).default(1000).describe('How long next() waits for changes before returning an empty batch (caughtUp only once the stream reached the server WAL flush position).'),
 });
 

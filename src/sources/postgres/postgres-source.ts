@@ -29,6 +29,9 @@ import { Relations, type RelationState } from './relations.ts';
 import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, SESSION_OPTIONS, type WalMessage } from './replication-connection.ts';
 import { ToastFetcher } from './toast-fetch.ts';
 import { resetSpillDir, SpillReader, SpillWriter } from './spill.ts';
+import { slotInfo } from './catalog.ts';
+import { exportSnapshot, prepareInitialSlot } from './snapshot/exported-snapshot.ts';
+import { SnapshotEngine, type ExportedSnapshot } from './snapshot/snapshot-engine.ts';
 import { PG_TYPE_SQL, TypeResolver, type PgTypeRow } from './type-map.ts';
 
 /** Prefix of Hydrant's heartbeat messages (pg_logical_emit_message). */
@@ -108,6 +111,8 @@ export class PostgresSource implements Source {
   };
   #opening: Promise<void> | undefined;
   #closed = false;
+  /** Initial load, resumed loads and re-snapshots (see snapshot/snapshot-engine.ts). */
+  #snapshot: SnapshotEngine | undefined;
 
   async #openCatalog(): Promise<void> {
     const c = this.#cfg;
@@ -140,7 +145,27 @@ export class PostgresSource implements Source {
     if (position !== null) parsePosition(position);
     const c = this.#cfg;
     const sql = this.#catalog;
-    ({ allTables: this.#allTables } = await prepareServer(sql, c, this.#slotTarget(), position, this.#log));
+    const connectOptions = { host: c.host, port: c.port, database: c.database, user: c.user, password: this.#password, applicationName: `hydrant ${this.#ctx.name}` };
+    let exported: ExportedSnapshot | undefined;
+    if (c.snapshot === 'only') exported = await exportSnapshot(connectOptions);
+    else {
+      if (c.snapshot === 'initial' && position === null && (await slotInfo(sql, this.#slot)) === undefined) {
+        // The slot's exported snapshot lets the initial load meet the change stream exactly.
+        try {
+          exported = await prepareInitialSlot(sql, c, this.#slotTarget(), connectOptions);
+        } catch (err) {
+          await prepareServer(sql, c, this.#slotTarget(), position, this.#log); // says what the server lacks
+          throw err;
+        }
+        this.#log.info('created replication slot with an exported snapshot for the initial load', { slot: this.#slot });
+      }
+      try {
+        ({ allTables: this.#allTables } = await prepareServer(sql, c, this.#slotTarget(), position, this.#log));
+      } catch (err) {
+        await exported?.release();
+        throw err;
+      }
+    }
 
     const resolver = new TypeResolver(async (oid) => (await sql.query(PG_TYPE_SQL, [oid])).rows[0] as unknown as PgTypeRow | undefined, this.#log);
     this.#relations = new Relations({ source: this.#ctx.name, database: c.database, selection: this.#selection, resolver, state: this.#ctx.state, sql, logger: this.#log });
@@ -151,13 +176,29 @@ export class PostgresSource implements Source {
       this.#durableStart = position;
     }
     resetSpillDir(this.#spillDir);
-    await this.#connect();
+    const snap = new SnapshotEngine({ source: this.#ctx.name, database: c.database, settings: c, connect: connectOptions, sql, selection: this.#selection, resolver, state: this.#ctx.state, logger: this.#log, metrics: this.#ctx.metrics, idleWaitMs: c.idle_wait_ms }, this.#emitted);
+    this.#snapshot = snap;
+    await snap.start(exported);
+    if (!snap.holdsStream) await this.#startStreaming(snap);
     if (c.heartbeat_interval_ms > 0) this.#every(c.heartbeat_interval_ms, () => this.#heartbeat());
-    this.#every(c.slot_check_interval_ms, () => this.#checkSlot());
+    if (c.snapshot !== 'only') this.#every(c.slot_check_interval_ms, () => this.#checkSlot());
+  }
+
+  /** Starts the change stream once nothing holds it back (after the load inside the exported snapshot). */
+  async #startStreaming(snap: SnapshotEngine): Promise<void> {
+    this.#emitted = snap.position;
+    await this.#connect();
+    snap.streamStarted();
   }
 
   async next(signal: AbortSignal): Promise<SourceBatch> {
     if (this.#fatal !== undefined) throw this.#fatal;
+    const snap = this.#snapshot;
+    if (snap?.holdsStream === true) {
+      const b = await snap.nextBatch(signal, this.#cfg.max_batch_events);
+      if (!snap.holdsStream) await this.#startStreaming(snap);
+      return { events: b.events, ...(b.schemas.length > 0 ? { schemas: b.schemas } : {}), position: b.position, caughtUp: b.caughtUp };
+    }
     if (this.#conn === undefined) {
       try {
         await this.#reconnect();
@@ -197,7 +238,7 @@ export class PostgresSource implements Source {
     }
     if (this.#toast !== undefined && events.some((e) => e.unchanged !== undefined)) await this.#toast.fill(events);
     crashPoint('postgres.batch_ready');
-    const caughtUp = await this.#caughtUp(events.length < max);
+    const caughtUp = (await this.#caughtUp(events.length < max)) && this.#snapshot?.busy !== true;
     const schemas = this.#schemas;
     this.#schemas = [];
     return { events, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
@@ -215,12 +256,15 @@ export class PostgresSource implements Source {
       this.#conn?.confirm(lsn);
       crashPoint('postgres.after_confirm');
     }
+    await this.#snapshot?.ack(position);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    await this.#snapshot?.close();
+    this.#snapshot = undefined;
     await this.#dropConnection();
     await this.#opening?.catch(() => {});
     await this.#sql?.end().catch(() => {});
@@ -299,6 +343,11 @@ export class PostgresSource implements Source {
         return;
       case 'message':
         if (!m.transactional && m.prefix === HEARTBEAT_PREFIX && this.#idle()) this.#conn?.confirm(m.lsn);
+        else if (this.#snapshot !== undefined && m.prefix.startsWith('hydrant.')) {
+          // Watermarks may add a chunk's rows at their own position; resnapshot requests start one.
+          const pos = await this.#snapshot.onMessage(m, events, this.#schemas);
+          if (pos !== undefined) this.#emitted = pos;
+        }
         return;
       case 'stream_start':
         this.#streamXid = m.xid;
@@ -377,6 +426,7 @@ export class PostgresSource implements Source {
       events.length = keep;
       if (keep > start) this.#resume = undefined;
     }
+    this.#snapshot?.observe(events, start);
     if (events.length > start) this.#emitted = (events[events.length - 1] as ChangeEvent).source.position;
   }
 
