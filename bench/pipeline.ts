@@ -10,7 +10,7 @@
  * of 2 rounds. `HYDRANT_BENCH_PROFILE=DIR` writes a CPU profile of every child into DIR.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Benchmark, BenchRow } from './harness.ts';
@@ -24,7 +24,7 @@ import { Workload } from '../src/sources/generator/workload.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const SHARDS = 2;
-const BATCH = 500;
+const BATCH = Number(process.env["BENCH_BATCH"] ?? 500);
 const SEED = 42;
 const START = '2024-01-01T00:00:00Z';
 const ROUNDS = 2;
@@ -37,6 +37,8 @@ interface ChildResult {
   readonly maxRssMiB: number;
   /** CPU time of the timed part (user + system, all threads): less sensitive to noisy neighbours than wall time. */
   readonly cpuSeconds: number;
+  /** Output objects (files) the delivery wrote. */
+  readonly objects?: number;
 }
 
 type Mode = 'file' | 'lake' | 'log' | 'generator';
@@ -67,7 +69,10 @@ async function pipelineChild(mode: 'file' | 'lake', count: number, dir: string):
     + runner.metrics.get('hydrant_delivery_records_total', { delivery: 'out', table: 'orders' })
     + runner.metrics.get('hydrant_delivery_records_total', { delivery: 'out', table: 'order_items' });
   if (summary.reason !== 'caught-up' || delivered !== count) throw new Error(`pipeline ${mode}: ${summary.reason}, delivered ${delivered} of ${count} events`);
-  return { events: count, seconds, bytes: runner.metrics.get('hydrant_source_bytes_total', { source: 'shop' }), ...usage(c0) };
+  const used = usage(c0);
+  const outDir = mode === 'file' ? join(dir, 'files') : join(dir, 'lake', 'databases');
+  const objects = readdirSync(outDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).length;
+  return { events: count, seconds, bytes: runner.metrics.get('hydrant_source_bytes_total', { source: 'shop' }), objects, ...used };
 }
 
 /** Child: the stream log alone appending the pipeline's records (encoded before timing). */
@@ -141,7 +146,7 @@ export const bench: Benchmark = {
     }
     const { log, file, lake, generator } = res as Record<Mode, ChildResult>;
     const mbps = (r: ChildResult): string => `${(r.bytes / 1e6 / r.seconds).toFixed(1)} MB/s of records`;
-    const row = (name: string, r: ChildResult, extra = ''): BenchRow => ({ name, value: r.events / r.seconds, unit: 'events/s', note: `${r.events} events, ${mbps(r)}, peak RSS ${r.maxRssMiB.toFixed(0)} MiB, ${Math.round(r.events / r.cpuSeconds)} events per CPU-second of the process${extra}; best of ${ROUNDS}` });
+    const row = (name: string, r: ChildResult, extra = ''): BenchRow => ({ name, value: r.events / r.seconds, unit: 'events/s', note: `${r.events} events, ${mbps(r)}, peak RSS ${r.maxRssMiB.toFixed(0)} MiB, ${Math.round(r.events / r.cpuSeconds)} events per CPU-second of the process${r.objects === undefined ? '' : `, ${r.objects} objects`}${extra}; best of ${ROUNDS}` });
     return {
       rows: [
         row('log append of the same records (limit)', log, `, ${SHARDS} shards, batches of ${BATCH}`),
