@@ -1,0 +1,87 @@
+/**
+ * Helpers for the snapshot tests: a seeded writer that inserts, updates and deletes rows of a
+ * table until stopped, and the comparison of a merged table with `SELECT *`.
+ */
+import pg from 'pg';
+import type { PostgresServer } from '../../../support/postgres.ts';
+
+/** A small seeded PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed of a test run (TEST_SEED or random), printed so a failure can be replayed. */
+export function testSeed(name: string): number {
+  const seed = Number(process.env['TEST_SEED'] ?? Math.floor(Math.random() * 1e9));
+  console.log(`# ${name}: seed ${seed} (TEST_SEED=${seed} to replay)`);
+  return seed;
+}
+
+/** A running writer. */
+export interface Writer {
+  /** Stops after the statement in flight; resolves with how many transactions ran. */
+  stop(): Promise<{ transactions: number; inserts: number; updates: number; deletes: number }>;
+  /** Transactions so far. */
+  readonly count: number;
+}
+
+/**
+ * Writes to `table (id bigint primary key, v int, note text)` until stopped: small transactions
+ * of inserts (new ids above `firstNewId`), updates and deletes of random ids in `1..maxId`.
+ */
+export async function startWriter(server: PostgresServer, db: string, table: string, seed: number, firstNewId: number, maxId: number): Promise<Writer> {
+  const rnd = prng(seed);
+  const c = new pg.Client(server.connection(db));
+  await c.connect();
+  let stopping = false;
+  let count = 0;
+  const stats = { inserts: 0, updates: 0, deletes: 0 };
+  let next = firstNewId;
+  const loop = (async () => {
+    while (!stopping) {
+      const stmts: string[] = [];
+      for (let i = 0; i < 1 + Math.floor(rnd() * 3); i++) {
+        const r = rnd();
+        const id = 1 + Math.floor(rnd() * Math.max(maxId, next - 1));
+        if (r < 0.35) {
+          stmts.push(`insert into ${table} values (${next++}, ${Math.floor(rnd() * 1e6)}, 'new ${Math.floor(rnd() * 1e9).toString(36)}')`);
+          stats.inserts++;
+        } else if (r < 0.8) {
+          stmts.push(`update ${table} set v = v + 1, note = 'upd ${Math.floor(rnd() * 1e9).toString(36)}' where id = ${id}`);
+          stats.updates++;
+        } else {
+          stmts.push(`delete from ${table} where id = ${id}`);
+          stats.deletes++;
+        }
+      }
+      await c.query(`begin; ${stmts.join('; ')}; commit`);
+      count++;
+      // A short pause now and then so the writer does not starve the 2-core machine.
+      if (count % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    get count() {
+      return count;
+    },
+    async stop() {
+      stopping = true;
+      await loop;
+      await c.end();
+      return { transactions: count, ...stats };
+    },
+  };
+}
+
+/** `SELECT *` of the test table as canonical lines `id|v|note`, sorted. */
+export async function tableLines(server: PostgresServer, db: string, table: string): Promise<string[]> {
+  const rows = await server.query<{ r: string }>(`select concat_ws('|', id, v, coalesce(note, '∅')) as r from ${table}`, [], db);
+  return rows.map((x) => x.r).sort();
+}
