@@ -238,7 +238,8 @@ export class PostgresSource implements Source {
     }
     if (this.#toast !== undefined && events.some((e) => e.unchanged !== undefined)) await this.#toast.fill(events);
     crashPoint('postgres.batch_ready');
-    const caughtUp = (await this.#caughtUp(events.length < max)) && this.#snapshot?.busy !== true;
+    // Only an empty batch asks the server where its WAL ends: one query per idle poll, none while busy.
+    const caughtUp = events.length === 0 && (await this.#caughtUp(true)) && this.#snapshot?.busy !== true;
     const schemas = this.#schemas;
     this.#schemas = [];
     return { events, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
