@@ -82,35 +82,54 @@ const writer = new JsonByteWriter();
  */
 export function encodeEnvelope(e: Envelope): Uint8Array {
   if (e.op === 'event' || !isPlainChange(e)) return Buffer.from(envelopeToJson(e), 'utf8');
-  const w = writer;
-  const s = e.source;
-  w.reset();
+  writer.reset();
   try {
-    w.bytes(headerBytes(e.op, s));
-    w.string(s.position);
-    if (s.txId !== undefined) {
-      w.ascii(',"txId":');
-      w.string(s.txId);
-    }
-    w.ascii(',"commitTime":');
-    writeValueJson(w, s.commitTime);
-    w.ascii('},"key":');
-    writeValueJson(w, e.key);
-    w.ascii(',"before":');
-    writeValueJson(w, e.before);
-    w.ascii(',"after":');
-    writeValueJson(w, e.after);
-    w.ascii(',"schemaVersion":');
-    w.ascii(String(e.schemaVersion));
-    if (e.unchanged !== undefined && e.unchanged.length > 0) {
-      w.ascii(',"unchanged":');
-      w.text(JSON.stringify(e.unchanged));
-    }
-    w.byte(125 /* } */);
-    return w.take();
+    writeChange(writer, e);
+    return writer.take();
   } finally {
-    w.reset();
+    writer.reset();
   }
+}
+
+/**
+ * Encodes an envelope to its JSON text. Well-formed change events are written with the byte
+ * writer and decoded once (cheaper than concatenating many small strings); anything unusual
+ * goes through {@link envelopeToJsonGeneric}, so the text is the same either way.
+ */
+export function envelopeToJson(e: Envelope): string {
+  if (e.op === 'event' || !isPlainChange(e)) return envelopeToJsonGeneric(e);
+  writer.reset();
+  try {
+    writeChange(writer, e);
+    return writer.toString();
+  } finally {
+    writer.reset();
+  }
+}
+
+function writeChange(w: JsonByteWriter, e: ChangeEvent): void {
+  const s = e.source;
+  w.bytes(headerBytes(e.op, s));
+  w.string(s.position);
+  if (s.txId !== undefined) {
+    w.ascii(',"txId":');
+    w.string(s.txId);
+  }
+  w.ascii(',"commitTime":');
+  writeValueJson(w, s.commitTime);
+  w.ascii('},"key":');
+  writeValueJson(w, e.key);
+  w.ascii(',"before":');
+  writeValueJson(w, e.before);
+  w.ascii(',"after":');
+  writeValueJson(w, e.after);
+  w.ascii(',"schemaVersion":');
+  w.ascii(String(e.schemaVersion));
+  if (e.unchanged !== undefined && e.unchanged.length > 0) {
+    w.ascii(',"unchanged":');
+    w.text(JSON.stringify(e.unchanged));
+  }
+  w.byte(125 /* } */);
 }
 
 /** Header bytes by table; each entry is one (op, kind, name, database, schema) of that table. */
@@ -148,20 +167,6 @@ function isPlainChange(e: ChangeEvent): boolean {
     && s.commitTime instanceof Timestamp && Number.isFinite(e.schemaVersion) && typeof e.key === 'object' && e.key !== null
     && e.before !== undefined && e.after !== undefined && (e.unchanged === undefined || Array.isArray(e.unchanged))
     && (e.op === 'insert' || e.op === 'update' || e.op === 'delete' || e.op === 'snapshot' || e.op === 'truncate');
-}
-
-/**
- * Encodes an envelope to its JSON text. Well-formed change events are written directly as text;
- * anything unusual goes through {@link envelopeToJsonGeneric}, so the text is the same either way.
- */
-export function envelopeToJson(e: Envelope): string {
-  if (e.op === 'event' || !isPlainChange(e)) return envelopeToJsonGeneric(e);
-  const s = e.source;
-  let out = `{"v":${ENVELOPE_VERSION},"op":${JSON.stringify(e.op)},"source":{"kind":${JSON.stringify(s.kind)},"name":${JSON.stringify(s.name)},"database":${JSON.stringify(s.database)},"schema":${JSON.stringify(s.schema)},"table":${JSON.stringify(s.table)},"position":${JSON.stringify(s.position)}`;
-  if (s.txId !== undefined) out += `,"txId":${JSON.stringify(s.txId)}`;
-  out += `,"commitTime":${valueToJson(s.commitTime)}},"key":${valueToJson(e.key)},"before":${e.before === null ? 'null' : valueToJson(e.before)},"after":${e.after === null ? 'null' : valueToJson(e.after)},"schemaVersion":${String(e.schemaVersion)}`;
-  if (e.unchanged !== undefined && e.unchanged.length > 0) out += `,"unchanged":${JSON.stringify(e.unchanged)}`;
-  return out + '}';
 }
 
 /** The reference encoding: build the JSON-compatible object, then JSON.stringify it. */

@@ -34,6 +34,11 @@ export class JsonByteWriter {
     return out;
   }
 
+  /** The bytes written, as a string (UTF-8 decoded). */
+  toString(): string {
+    return this.#buf.toString('utf8', 0, this.#pos);
+  }
+
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
