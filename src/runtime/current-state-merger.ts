@@ -82,16 +82,17 @@ export class CurrentStateMerger {
 
   /**
    * One last round after everything was delivered (`--until-caught-up`), so the run leaves
-   * every table up to date. A failing round is retried a few times with back-off; the reports
-   * of the last attempt are returned (check them with {@link mergeFailed}).
+   * every table up to date. A failing round is retried (three attempts in all, with back-off);
+   * the reports of the last attempt are returned (check them with {@link mergeFailed}).
+   * `signal` (a stop request) ends it between tables, like a stop of the interval rounds.
    */
-  async final(): Promise<TableMergeReport[]> {
+  async final(signal: AbortSignal): Promise<TableMergeReport[]> {
     let delay = RETRY_FIRST_MS;
     for (let attempt = 1; ; attempt++) {
-      const reports = await this.#round(undefined);
-      if (!reports.some(mergeFailed) || attempt === 3) return reports;
+      const reports = await this.#round(signal);
+      if (!reports.some(mergeFailed) || attempt === 3 || signal.aborted) return reports;
       this.#logger.warn(`final merge: ${reports.filter(mergeFailed).length} table(s) failed; retrying in ${delay} ms`, { attempt });
-      await sleep(delay);
+      await sleep(delay, signal);
       delay *= 2;
     }
   }

@@ -132,11 +132,12 @@ export class PipelineRunner {
         if (open !== s.shards) logger.warn(`stream ${name} has ${open} open shards but the pipeline says ${s.shards}; it keeps ${open}. Reshard it explicitly to change the count.`, { stream: name });
       }
       const ctx = { pipeline: spec.name, dataDir: spec.dataDir, state, log, lake, metrics };
-      const built = await buildComponents(spec, (name: string): ComponentContext => ({ ...ctx, name, logger: logger.child({ component: name }) }));
+      // Before the components: a merge engine that cannot open leaves no source connection behind.
       if (spec.currentState?.enabled === true) {
         if (!Object.values(spec.deliveries).some((d) => d.type === 'lake')) logger.warn('current_state is enabled but no delivery is of type lake, so there are no change objects to merge; add a lake delivery or disable current_state');
         merger = await CurrentStateMerger.open({ state, lake, dataDir: spec.dataDir, config: spec.currentState, logger: logger.child({ component: 'current_state' }), metrics });
       }
+      const built = await buildComponents(spec, (name: string): ComponentContext => ({ ...ctx, name, logger: logger.child({ component: name }) }));
       return new PipelineRunner(spec, options, { state, log, lake, built, merger, logger, metrics, owned });
     } catch (err) {
       await merger?.close().catch(() => {});
@@ -234,7 +235,7 @@ export class PipelineRunner {
       await Promise.all(deliveryRuns);
       // Merge rounds stop with the deliveries; after a graceful stop the next run merges the rest.
       await this.#merger?.stop();
-      if (this.#merger !== undefined && this.#options.untilCaughtUp === true && !this.#stopping && this.#failure === undefined) merged = await this.#merger.final();
+      if (this.#merger !== undefined && this.#options.untilCaughtUp === true && !this.#stopping && this.#failure === undefined) merged = await this.#merger.final(this.#sourceAbort.signal);
     } catch (err) {
       this.#fail(err);
       await Promise.allSettled([...shardRuns, ...deliveryRuns]);
