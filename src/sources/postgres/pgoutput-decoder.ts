@@ -12,6 +12,7 @@ export const UNCHANGED: unique symbol = Symbol('unchanged-toast');
 /** Column values of a tuple in text format: null, {@link UNCHANGED}, or the text. */
 export type TupleData = ReadonlyArray<string | null | typeof UNCHANGED>;
 
+/** One column of a Relation message. */
 export interface RelationColumn {
   /** 1 when the column is part of the replica identity key. */
   readonly flags: number;

@@ -47,6 +47,7 @@ interface Replay {
 
 type Change = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
 
+/** The `postgres` source (see the module comment and docs/sources/postgres.md). */
 export class PostgresSource implements Source {
   readonly #cfg: PostgresConfig;
   readonly #ctx: ComponentContext;

@@ -39,6 +39,7 @@ const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 type Waiter = { resolve: (m: WalMessage | undefined) => void; reject: (e: unknown) => void };
 
+/** One logical replication connection (see the module comment). */
 export class ReplicationConnection {
   readonly #client: pg.Client;
   readonly #queue: WalMessage[] = [];

@@ -11,12 +11,19 @@ import { DateValue, daysFromCivil, Decimal, Interval, JsonText, Timestamp, TimeV
 /** A text-format parser. */
 export type TextParser = (text: string) => Value;
 
+/** `t` / `f`. */
 export const parseBool: TextParser = (s) => s === 't';
+/** int2, int4: exact in a double. */
 export const parseInt32: TextParser = (s) => Number(s);
+/** int8, oid: bigint, never through a double. */
 export const parseInt64: TextParser = (s) => BigInt(s);
+/** float4, float8 (NaN, Infinity, -Infinity, -0 included). */
 export const parseFloat: TextParser = (s) => Number(s);
+/** numeric: exact text (NaN, ±Infinity included). */
 export const parseNumeric: TextParser = (s) => new Decimal(s);
+/** Text-like types as they are. */
 export const parseString: TextParser = (s) => s;
+/** json, jsonb: the exact document text. */
 export const parseJson: TextParser = (s) => new JsonText(s);
 
 const DATE_RE = /^(\d{4,})-(\d\d)-(\d\d)( BC)?$/;
@@ -84,7 +91,9 @@ function fastTs(s: string): bigint | undefined {
   return BigInt(seconds) * 1_000_000n + BigInt(frac);
 }
 
+/** timestamp without time zone. */
 export const parseTimestamp: TextParser = (s) => parseTs(s, false);
+/** timestamptz (the session prints it in UTC). */
 export const parseTimestamptz: TextParser = (s) => parseTs(s, true);
 
 const TIME_RE = /^(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?([+-]\d\d(?::\d\d(?::\d\d)?)?)?$/;
@@ -95,7 +104,9 @@ function parseTimeOfDay(s: string, tz: boolean): TimeValue {
   const micros = BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1_000_000n + fraction(m[4]);
   return new TimeValue(micros, m[5] === undefined ? undefined : offsetSeconds(m[5]));
 }
+/** time without time zone. */
 export const parseTime: TextParser = (s) => parseTimeOfDay(s, false);
+/** timetz with its offset. */
 export const parseTimetz: TextParser = (s) => parseTimeOfDay(s, true);
 
 const IV_RE = /^P(?:(-?\d+)Y)?(?:(-?\d+)M)?(?:(-?\d+)W)?(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?)(\d+)(?:\.(\d{1,6}))?S)?)?$/;
