@@ -6,6 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { HydrantError } from '../core/errors.ts';
 import type { ObjectStore } from './object-store.ts';
 import { FsObjectStore } from './fs/fs-object-store.ts';
 import { S3ObjectStore } from './s3/s3-object-store.ts';
@@ -38,6 +39,9 @@ export type LakeConfig = z.output<typeof lakeConfigSchema>;
 /** Opens the object store a `lake` section names. */
 export function openObjectStore(config: LakeConfig, dataDir: string): ObjectStore {
   if (config.type === 'fs') return new FsObjectStore(isAbsolute(config.path) ? config.path : resolve(dataDir, config.path));
+  if ((config.access_key_id === undefined) !== (config.secret_access_key === undefined)) {
+    throw new HydrantError('LAKE_CONFIG_INVALID', `lake (s3 bucket ${config.bucket}): access_key_id and secret_access_key go together; set both, or neither to use the AWS default credential chain`);
+  }
   const creds = config.access_key_id === undefined ? undefined : { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key ?? '', sessionToken: config.session_token };
   return new S3ObjectStore({
     bucket: config.bucket,

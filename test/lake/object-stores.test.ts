@@ -30,3 +30,15 @@ test('S3ObjectStore conformance (s3rver on loopback, multipart with 5 MiB parts)
     await s3.stop();
   }
 });
+
+test('lake section: fs path resolves against the data dir; S3 credentials must come as a pair', async () => {
+  const { lakeConfigSchema, openObjectStore } = await import('../../src/lake/lake-config.ts');
+  const fs = openObjectStore(lakeConfigSchema.parse(undefined), '/data');
+  assert.equal(fs.location, 'file:///data/lake');
+  const s3 = openObjectStore(lakeConfigSchema.parse({ type: 's3', bucket: 'b', prefix: '/p/' }), '/data');
+  assert.equal(s3.location, 's3://b/p');
+  await s3.close();
+  assert.throws(() => openObjectStore(lakeConfigSchema.parse({ type: 's3', bucket: 'b', access_key_id: 'AKIA' }), '/data'), /access_key_id and secret_access_key go together/);
+  assert.throws(() => lakeConfigSchema.parse({ type: 's3' }));
+  assert.throws(() => lakeConfigSchema.parse({ type: 'fs', nope: 1 }));
+});
