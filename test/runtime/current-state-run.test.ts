@@ -82,6 +82,18 @@ test('SIGTERM while merging on an interval: exit 0, merge metrics on /metrics, e
     assert.match(text, /^hydrant_merge_rounds_total\{outcome="ok"\} [1-9]\d*$/m);
     // Capture goes on while merging.
     assert.match(text, /^hydrant_delivery_commits_total\{delivery="lake"\} [1-9]\d*$/m);
+    // Signal right after a round merged a table other than the last (products): the round is then merging the next ones.
+    const seen = stderr.length;
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (/"msg":"current-state table merged"[^\n]*"table":"shop\.public\.customers"/.test(stderr.slice(seen))) {
+          child.stderr.off('data', check);
+          resolve();
+        }
+      };
+      child.stderr.on('data', check);
+      check();
+    });
     child.kill('SIGTERM');
     const ex = await exited;
     assert.equal(ex.code, 0, `exit ${ex.code ?? ex.signal}\n${stderr.slice(-3000)}`);
