@@ -442,7 +442,7 @@ export class SnapshotEngine {
       tasks.push({ run, index, chunk, durableRows: 0, previouslyDurable: rec?.rows ?? 0 });
     });
     this.#progress.begin(run.name, plan.estimatedRows, plan.chunks.length, doneChunks, reread);
-    if (reread > 0) this.#log.info('snapshot resumes: rows of unfinished chunks are read again', { table: run.name, chunksDone: doneChunks, chunksLeft: tasks.length, rowsReadAgain: reread });
+    if (records.size > 0) this.#log.info('snapshot resumes: rows of unfinished chunks are read again', { table: run.name, chunksDone: doneChunks, chunksLeft: tasks.length, rowsReadAgain: reread });
     return tasks;
   }
 
