@@ -86,7 +86,7 @@ test('SIGTERM while merging on an interval: exit 0, merge metrics on /metrics, e
     const seen = stderr.length;
     await new Promise<void>((resolve) => {
       const check = (): void => {
-        if (/"msg":"current-state table merged"[^\n]*"table":"shop\.public\.customers"/.test(stderr.slice(seen))) {
+        if (/"msg":"current-state table merged"[^\n]*"table":"shop\.public\.(customers|order_items|orders)"/.test(stderr.slice(seen))) {
           child.stderr.off('data', check);
           resolve();
         }
