@@ -147,6 +147,13 @@ test('catalog pruning: top-level partition conditions skip objects, anything els
       [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE year < 2025 AND hour < '04'`, 10, 1],
       [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour BETWEEN '00' AND '03' AND year > 2023`, 10, 1],
       [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE '04' <= hour`, 5, 1],
+      // Event-time conditions use the catalog's time range of each object.
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE _commit_time >= TIMESTAMPTZ '2024-01-02 03:30:00+00'`, 5, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE _commit_time = TIMESTAMPTZ '2024-01-02T04:00:00Z'`, 5, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE _commit_time BETWEEN TIMESTAMPTZ '2024-01-02 02:00:00+00' AND TIMESTAMPTZ '2024-01-02 03:00:00.000+00:00'`, 10, 1],
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE TIMESTAMPTZ '2024-01-02 03:59:59.999+00' < _commit_time`, 5, 1],
+      // Without an explicit offset the literal depends on the session time zone: no pruning.
+      [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE _commit_time < '2024-01-02 03:30'`, 10, 0],
     ];
     for (const [sql, n, pruned] of cases) {
       const r = await q.run(sql);

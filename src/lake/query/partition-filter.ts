@@ -15,10 +15,15 @@ import type { CatalogObject } from '../catalog/catalog.ts';
 /** A test a partition value must pass: false only when the value surely fails the condition. */
 export type MayPass = (value: string) => boolean;
 
+/** A test of an object's event-time range (epoch ms, inclusive): false only when no row can pass. */
+export type MayOverlap = (minMs: number, maxMs: number) => boolean;
+
 /** Conditions per partition column (lower-case names), for one view name (lower-case, dotted). */
 export interface PartitionFilter {
   readonly view: string;
   readonly allowed: ReadonlyMap<string, readonly MayPass[]>;
+  /** Conditions on `_commit_time` / `_event_time`, checked against the catalog's time range. */
+  readonly time: readonly MayOverlap[];
 }
 
 type Node = Record<string, unknown>;
@@ -44,16 +49,23 @@ export async function partitionFilterOf(conn: DuckDBConnection, sql: string): Pr
   });
   if (counts.get(view) !== 1) return undefined;
   const allowed = new Map<string, MayPass[]>();
+  const time: MayOverlap[] = [];
   for (const c of conjuncts(node['where_clause'] as Node)) {
+    const t = timeRestriction(c);
+    if (t !== undefined) {
+      time.push(t);
+      continue;
+    }
     const r = restriction(c);
     if (r === undefined) continue;
     allowed.set(r.column, [...(allowed.get(r.column) ?? []), r.test]);
   }
-  return allowed.size === 0 ? undefined : { view, allowed };
+  return allowed.size === 0 && time.length === 0 ? undefined : { view, allowed, time };
 }
 
 /** Whether an object can hold rows the filter lets through. */
-export function mayMatch(o: Pick<CatalogObject, 'partition'>, f: PartitionFilter): boolean {
+export function mayMatch(o: Pick<CatalogObject, 'partition' | 'minTime' | 'maxTime'>, f: PartitionFilter): boolean {
+  if (Number.isFinite(o.minTime) && Number.isFinite(o.maxTime) && !f.time.every((t) => t(o.minTime, o.maxTime))) return false;
   for (const [k, v] of Object.entries(o.partition)) {
     const tests = f.allowed.get(k.toLowerCase());
     if (tests !== undefined && !tests.every((t) => t(v))) return false;
@@ -160,4 +172,67 @@ function restriction(n: Node): { column: string; test: MayPass } | undefined {
     return { column: col, test: (v) => vals.some((x) => same(v, x as string | number)) };
   }
   return undefined;
+}
+
+const TIME_COLUMNS = new Set(['_commit_time', '_event_time']);
+const TS_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+/** Widest UTC offset: a literal without one may mean any local time. */
+const ZONE_SLACK_MS = 14 * 3600_000;
+
+/**
+ * A timestamp literal (`'2024-01-02 03:00'`, `TIMESTAMPTZ '…+02'`, `DATE '…'`) as epoch ms with
+ * its uncertainty: literals without an explicit offset depend on the session time zone, so
+ * they count as ±14 h.
+ */
+function timeConstant(n: Node | undefined): { ms: number; slack: number } | undefined {
+  let v = n;
+  if (v?.['class'] === 'CAST') {
+    const to = (v['cast_type'] as { id?: string } | undefined)?.id ?? '';
+    if (!/^(TIMESTAMP|TIMESTAMP WITH TIME ZONE|TIMESTAMP_TZ|DATE)$/.test(to)) return undefined;
+    v = v['child'] as Node;
+  }
+  if (v?.['class'] !== 'CONSTANT') return undefined;
+  const val = v['value'] as { is_null?: boolean; value?: unknown; type?: { id?: string } } | undefined;
+  if (val === undefined || val.is_null === true || val.type?.id !== 'VARCHAR' || typeof val.value !== 'string') return undefined;
+  const m = TS_RE.exec(val.value.trim());
+  if (m === null) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number((frac + '000').slice(0, 3)));
+  if (!Number.isFinite(ms)) return undefined;
+  if (zone !== undefined && zone !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 3600_000 + Number(digits.slice(2, 4) || '0') * 60_000);
+  }
+  return { ms, slack: zone === undefined ? ZONE_SLACK_MS : 0 };
+}
+
+function timeColumn(n: Node | undefined): boolean {
+  const c = column(n);
+  return c !== undefined && TIME_COLUMNS.has(c);
+}
+
+/** An object's rows lie in [lo, hi + 1 ms) (µs are floored to ms in the catalog). */
+function timeRestriction(n: Node): MayOverlap | undefined {
+  const type = String(n['type']);
+  if (type === 'COMPARE_BETWEEN') {
+    if (!timeColumn(n['input'] as Node)) return undefined;
+    const a = timeConstant(n['lower'] as Node);
+    const b = timeConstant(n['upper'] as Node);
+    if (a === undefined || b === undefined) return undefined;
+    return (lo, hi) => hi + 1 + a.slack >= a.ms && lo - b.slack <= b.ms;
+  }
+  const cmp = CMP[type] ?? (type === 'COMPARE_EQUAL' ? '=' : undefined);
+  if (cmp === undefined) return undefined;
+  let op: Cmp | '=' = cmp;
+  let c = timeColumn(n['left'] as Node) ? timeConstant(n['right'] as Node) : undefined;
+  if (c === undefined && timeColumn(n['right'] as Node)) {
+    c = timeConstant(n['left'] as Node);
+    op = cmp === '=' ? '=' : FLIP[cmp];
+  }
+  if (c === undefined) return undefined;
+  const k = c;
+  if (op === '>' || op === '>=') return (_lo, hi) => hi + 1 + k.slack >= k.ms;
+  if (op === '<' || op === '<=') return (lo) => lo - k.slack <= k.ms;
+  return (lo, hi) => lo - k.slack <= k.ms && hi + 1 + k.slack >= k.ms;
 }
