@@ -3,8 +3,7 @@
  * stream (the way the runner does: per shard, from the consumer checkpoint, in order) until
  * every shard is read, flushes and prints DONE. Killed by crash points or by the parent.
  *
- * Reads whole shards at once (maxRecords 10,000): at the time of writing, the embedded log
- * threw RangeError when a read chunk ended inside a frame header (segment.ts, reported).
+ * Reads 250 records at a time, alternating shards, so buffers of both shards interleave.
  *
  * Environment: CHILD_DATA_DIR, CHILD_LAKE (lake section JSON), CHILD_DELIVERY (config JSON).
  */
@@ -37,7 +36,7 @@ while (more) {
   more = false;
   for (const s of shards) {
     const from = pos.get(s);
-    const r = await log.read('orders', s, from === undefined ? { type: 'TRIM_HORIZON' } : { type: 'AFTER_SEQUENCE_NUMBER', sequence: from }, { maxRecords: 10_000 });
+    const r = await log.read('orders', s, from === undefined ? { type: 'TRIM_HORIZON' } : { type: 'AFTER_SEQUENCE_NUMBER', sequence: from }, { maxRecords: 250 });
     if (r.records.length === 0) continue;
     more = true;
     await delivery.write(s, r.records.map((record) => ({ record, envelope: decodeEnvelope(record.data) })));
