@@ -14,7 +14,7 @@ const USAGE = 'hydrant tables FILE [--format table|csv|json]';
 
 export const tablesCommand: Command = {
   name: 'tables',
-  summary: 'List the lake catalog: tables, schema versions, objects, rows and sizes.',
+  summary: 'List the lake catalog: change, event and current-state tables with schema versions, objects, rows and sizes.',
   usage: USAGE,
   async run(args) {
     let format: OutputFormat = 'table';

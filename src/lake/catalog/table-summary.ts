@@ -1,12 +1,14 @@
-/** Per-table totals of the catalog, for `hydrant tables` and the demo. */
+/** Per-table totals of the catalog (and of current-state tables), for `hydrant tables`. */
 import type { StateStore } from '../../state/state-store.ts';
 import { listObjects, listTableVersions } from './catalog.ts';
+import { listCurrentTables } from '../current/manifest.ts';
 
 export interface TableSummary {
   readonly table: string;
   /** The name to use in `hydrant query`. */
   readonly queryAs: string;
-  readonly kind: 'changes' | 'events';
+  /** `current` rows are current-state tables built by `hydrant merge`. */
+  readonly kind: 'changes' | 'events' | 'current';
   readonly schemaVersions: readonly number[];
   readonly objects: number;
   readonly rows: number;
@@ -34,7 +36,11 @@ export async function tableSummaries(state: StateStore): Promise<TableSummary[]>
   }
   for (const v of versions) by.get(v.table)?.versions.add(v.version);
   const errs = objects.filter((o) => o.kind === 'errors');
-  return [...by].sort(([a], [b]) => (a < b ? -1 : 1)).map(([table, t]) => ({
+  const current: TableSummary[] = (await listCurrentTables(state)).map((m) => {
+    const table = `${m.table.source}.${m.table.schema}.${m.table.table}`;
+    return { table, queryAs: table, kind: 'current', schemaVersions: [m.schemaVersion], objects: m.files.length, rows: m.rows, bytes: m.files.reduce((a, f) => a + f.bytes, 0), partitions: m.files.length, errorObjects: 0 };
+  });
+  const logged: TableSummary[] = [...by].map(([table, t]) => ({
     table,
     queryAs: t.kind === 'events' ? table : `${table}_changes`,
     kind: t.kind,
@@ -45,4 +51,5 @@ export async function tableSummaries(state: StateStore): Promise<TableSummary[]>
     partitions: t.parts.size,
     errorObjects: errs.filter((e) => t.deliveries.has(e.delivery)).length,
   }));
+  return [...logged, ...current].sort((a, b) => (a.queryAs < b.queryAs ? -1 : a.queryAs > b.queryAs ? 1 : 0));
 }
