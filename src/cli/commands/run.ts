@@ -83,7 +83,8 @@ export async function runWithSignals(spec: RuntimeSpec, options: { readonly unti
 
 /** One line per table of the final merge. */
 export function describeMerge(r: TableMergeReport): string {
-  if (r.problem !== undefined) return `  ${r.table}: ${r.problem}`;
+  // The first line says what failed (DuckDB appends the SQL around the error on further lines; the log has it all).
+  if (r.problem !== undefined) return `  ${r.table}: ${r.problem.split('\n')[0] ?? ''}`;
   if (r.result === undefined) return `  ${r.table}: up to date`;
   return `  ${r.table}: version ${r.result.version}, ${r.result.rows} rows (${r.result.stats.applied} changes merged${r.rebuilt ? ', rebuilt from history' : ''})`;
 }
