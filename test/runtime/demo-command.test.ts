@@ -42,7 +42,7 @@ test('hydrant demo runs the example pipeline to completion, reports records in =
       assert.equal(total, 800);
       assert.match(r.stdout, /JSON-lines files under/);
       // The lake: Parquet objects, a SQL query over them, and the command to query again.
-      assert.match(r.stdout, /lake \(lake\): \d+ objects under/);
+      assert.match(r.stdout, /lake \(lake\): \d+ objects under .*, registered in the lake catalog; \d+ current-state files/);
       assert.match(r.stdout, /shop\.public\.orders_changes\s+\| insert\s+\| \d+/);
       assert.match(r.stdout, /hydrant query examples\/demo\.yaml "SELECT/);
     }

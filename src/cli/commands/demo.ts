@@ -6,7 +6,7 @@
  * something to show, a line in {@link describeDeliveries}.
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.ts';
 import { createLogger, type LogLevel } from '../../core/logger.ts';
@@ -45,12 +45,14 @@ async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
-async function countFiles(dir: string): Promise<number> {
+/** Files under `dir` (hidden ones left out), optionally only those `pick` accepts by path. */
+async function countFiles(dir: string, pick: (path: string) => boolean = () => true): Promise<number> {
   if (!(await exists(dir))) return 0;
   let n = 0;
   for (const e of await readdir(dir, { withFileTypes: true })) {
     if (e.name.startsWith('.')) continue;
-    n += e.isDirectory() ? await countFiles(join(dir, e.name)) : 1;
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? await countFiles(p, pick) : pick(p) ? 1 : 0;
   }
   return n;
 }
@@ -70,7 +72,10 @@ async function describeDeliveries(spec: RuntimeSpec): Promise<string[]> {
       out.push(`  ${name} (file): ${await countFiles(dir)} JSON-lines files under ${relative(process.cwd(), dir) || '.'}`);
     } else if (d.type === 'lake') {
       const lakeDir = spec.lake.type === 'fs' ? resolve(spec.dataDir, spec.lake.path) : undefined;
-      out.push(`  ${name} (lake): ${lakeDir === undefined ? 'objects in the S3 lake' : `${await countFiles(lakeDir)} objects under ${relative(process.cwd(), lakeDir) || '.'}`}, registered in the lake catalog`);
+      // Current-state files sit beside the change objects (`<table>/current/`) but are not catalog entries.
+      const current = (p: string): boolean => p.includes(`${sep}current${sep}`);
+      const currentFiles = lakeDir === undefined ? 0 : await countFiles(lakeDir, current);
+      out.push(`  ${name} (lake): ${lakeDir === undefined ? 'objects in the S3 lake' : `${await countFiles(lakeDir, (p) => !current(p))} objects under ${relative(process.cwd(), lakeDir) || '.'}`}, registered in the lake catalog${currentFiles === 0 ? '' : `; ${currentFiles} current-state files (Parquet and manifests) under <table>/current/`}`);
     } else {
       out.push(`  ${name} (${d.type})`);
     }
