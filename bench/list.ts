@@ -9,6 +9,7 @@ import { bench as merge } from './merge.ts';
 import { bench as codec } from './codec.ts';
 import { bench as pipeline } from './pipeline.ts';
 import { bench as snapshot } from './snapshot.ts';
+import { bench as currentStateRun } from './current-state-run.ts';
 
 export const benchmarks: readonly Benchmark[] = [
   stateCommit,
@@ -20,4 +21,5 @@ export const benchmarks: readonly Benchmark[] = [
   codec,
   pipeline,
   snapshot,
+  currentStateRun,
 ];
