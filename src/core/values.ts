@@ -412,11 +412,18 @@ export function decodeParsedValue(e: unknown): Value {
     return e as Value[];
   }
   const o = e as Record<string, unknown>;
+  // One pass over the keys: a tagged value is exactly one key starting with `$`.
+  let tag: string | undefined;
+  let n = 0;
   for (const k in o) {
-    if (k.charCodeAt(0) === 36 && isSingleKey(o)) return decodeTagged(k, o[k], true);
-    break;
+    if (n++ > 0) {
+      tag = undefined;
+      break;
+    }
+    if (k.charCodeAt(0) !== 36) break;
+    tag = k;
   }
-  return decodeObjectInPlace(o);
+  return tag === undefined ? decodeObjectInPlace(o) : decodeTagged(tag, o[tag], true);
 }
 
 /** Decodes every property value of a parsed object in place (no tag check on the object itself). */
@@ -427,12 +434,6 @@ function decodeObjectInPlace(o: Record<string, unknown>): { [key: string]: Value
     if ((typeof x === 'object' && x !== null) || (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean' && x !== null)) setOwn(o, k, decodeParsedValue(x));
   }
   return o as { [key: string]: Value };
-}
-
-function isSingleKey(o: object): boolean {
-  let n = 0;
-  for (const _ in o) if (++n > 1) return false;
-  return true;
 }
 
 function decodeTagged(tag: string, p: unknown, inPlace = false): Value {
