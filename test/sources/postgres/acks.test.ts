@@ -111,7 +111,13 @@ test('keepalive reply requests are answered: the connection survives wal_sender_
   try {
     await server.query('create table t (id int primary key)', [], db);
     await src.start(null);
-    const pid = await server.query<{ pid: number }>(`select active_pid pid from pg_replication_slots where slot_name = 'hydrant_keepalive'`);
+    // START_REPLICATION is asynchronous: the walsender marks the slot active a moment later.
+    let pid = await server.query<{ pid: number | null }>(`select active_pid pid from pg_replication_slots where slot_name = 'hydrant_keepalive'`);
+    for (let i = 0; i < 100 && (pid[0]?.pid ?? null) === null; i++) {
+      await sleep(50);
+      pid = await server.query<{ pid: number | null }>(`select active_pid pid from pg_replication_slots where slot_name = 'hydrant_keepalive'`);
+    }
+    assert.notEqual(pid[0]?.pid ?? null, null, 'the slot became active');
     const ac = new AbortController();
     const until = Date.now() + 9000;
     while (Date.now() < until) await src.ack((await src.next(ac.signal)).position);
