@@ -4,9 +4,10 @@
  * runner's own state store and lake — `hydrant merge` cannot, since the running pipeline holds
  * the data directory's single-writer lock.
  *
- * A merge never stops capture: a failed round (or a table that failed inside one) is logged
- * and retried with back-off (1 s doubling to 5 min, with jitter) instead of waiting a whole
- * interval, and a success goes back to the interval. Each table's merge commits atomically
+ * A merge never stops capture: a table whose merge failed is logged and retried with its own
+ * back-off (1 s doubling to 5 min, with jitter) — sooner than the interval at first, later
+ * while it keeps failing — and the other tables go on merging every interval; a success puts
+ * the table back on the interval. Each table's merge commits atomically
  * (one conditional state transaction), so stopping between tables — or a kill at any point —
  * leaves every table at a consistent version; the next round continues from there.
  */
@@ -49,6 +50,8 @@ export class CurrentStateMerger {
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #closed = false;
+  /** Tables (or `*`, the listing itself) whose last merge failed: how often in a row, and when to retry. */
+  readonly #failing = new Map<string, { failures: number; retryAt: number }>();
 
   private constructor(engine: MergeEngine, job: MergeJob, deps: MergerDeps) {
     this.#engine = engine;
@@ -73,7 +76,7 @@ export class CurrentStateMerger {
 
   /**
    * Stops the background rounds and waits for the one in progress to finish its current
-   * table (the tables after it wait for the next run). Idempotent.
+   * table (the others wait for the final merge or the next run). Idempotent.
    */
   async stop(): Promise<void> {
     this.#abort.abort();
@@ -106,37 +109,55 @@ export class CurrentStateMerger {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
+    let next = Date.now();
     while (!signal.aborted) {
-      const reports = await this.#round(signal);
-      const failed = reports.some(mergeFailed);
-      failures = failed ? failures + 1 : 0;
-      const wait = failed ? Math.round(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1)) * (0.5 + Math.random() / 2)) : this.#config.interval;
-      if (failed) this.#logger.warn(`merge round failed; retrying in ${wait} ms (capture goes on)`, { failures });
-      await sleep(wait, signal);
+      await sleep(next - Date.now(), signal);
+      if (signal.aborted) break;
+      const reports = await this.#round(signal, true);
+      for (const r of reports) {
+        if (!mergeFailed(r)) {
+          this.#failing.delete(r.table);
+          continue;
+        }
+        const failures = (this.#failing.get(r.table)?.failures ?? 0) + 1;
+        const wait = Math.round(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1)) * (0.5 + Math.random() / 2));
+        this.#failing.set(r.table, { failures, retryAt: Date.now() + wait });
+        this.#logger.warn(`merge of ${r.table} failed ${failures} time(s) in a row; retrying it in ${wait} ms (capture goes on)`, { table: r.table, failures });
+      }
+      // The next round comes after the interval, or sooner when a failed table's retry is due
+      // (never at once: an entry whose table vanished from the catalog must not spin the loop).
+      next = Math.max(Date.now() + 100, Math.min(Date.now() + this.#config.interval, ...[...this.#failing.values()].map((f) => f.retryAt)));
     }
   }
 
   /**
-   * Merges every table, one at a time so that a stop takes effect between tables. Never
-   * throws: an error (also one that is not a HydrantError) becomes a failed report.
+   * Merges every table, one at a time so that a stop takes effect between tables. With
+   * `backoff`, a table whose retry is not due yet is left out. Never throws: an error (also
+   * one that is not a HydrantError) becomes a failed report.
    */
-  async #round(signal: AbortSignal | undefined): Promise<TableMergeReport[]> {
+  async #round(signal: AbortSignal | undefined, backoff = false): Promise<TableMergeReport[]> {
     const reports: TableMergeReport[] = [];
-    try {
-      for (const t of await this.#job.tables()) {
-        if (signal?.aborted === true) break;
-        const id = tableId(t);
-        try {
-          for (const r of await this.#job.mergeAll([id])) reports.push(r);
-        } catch (err) {
-          this.#logger.error('merge of a table failed; the other tables are merged', { table: id, error: (err as Error).message });
-          reports.push({ table: id, objects: 0, rebuilt: false, result: undefined, problem: (err as Error).message });
-        }
+    const due = (table: string): boolean => !backoff || (this.#failing.get(table)?.retryAt ?? 0) <= Date.now();
+    let tables: Awaited<ReturnType<MergeJob['tables']>> = [];
+    if (due('*')) {
+      try {
+        tables = await this.#job.tables();
+        this.#failing.delete('*');
+      } catch (err) {
+        this.#logger.error('merge round failed: could not list the tables to merge', { error: (err as Error).message });
+        reports.push({ table: '*', objects: 0, rebuilt: false, result: undefined, problem: (err as Error).message });
       }
-    } catch (err) {
-      this.#logger.error('merge round failed: could not list the tables to merge', { error: (err as Error).message });
-      reports.push({ table: '*', objects: 0, rebuilt: false, result: undefined, problem: (err as Error).message });
+    }
+    for (const t of tables) {
+      if (signal?.aborted === true) break;
+      const id = tableId(t);
+      if (!due(id)) continue;
+      try {
+        for (const r of await this.#job.mergeAll([id])) reports.push(r);
+      } catch (err) {
+        this.#logger.error('merge of a table failed; the other tables are merged', { table: id, error: (err as Error).message });
+        reports.push({ table: id, objects: 0, rebuilt: false, result: undefined, problem: (err as Error).message });
+      }
     }
     for (const r of reports) {
       if (r.result?.committed === true) this.#logger.info('current-state table merged', { table: r.table, version: r.result.version, rows: r.result.rows, changes: r.result.stats.applied, objects: r.objects, rebuilt: r.rebuilt });
