@@ -151,3 +151,15 @@ test('cached headers never mix up events of one table from different sources or 
     }
   }
 });
+
+test('record bytes with a BOM or invalid UTF-8 are treated as before (rejected / replaced)', () => {
+  const good = Buffer.from(encodeEnvelope(change));
+  assert.throws(() => decodeEnvelope(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), good])), CodecError);
+  // An invalid byte inside a string becomes U+FFFD, exactly as Buffer#toString('utf8') decodes it.
+  const text = good.toString('utf8').replace('"orders"', '"ord\u0001rs"');
+  const bad = Buffer.from(text, 'utf8');
+  bad[bad.indexOf(1)] = 0xff;
+  const e = decodeEnvelope(new Uint8Array(bad.buffer, bad.byteOffset, bad.byteLength)) as ChangeEvent;
+  assert.equal(e.source.table, 'ord\ufffdrs');
+  assert.equal(e.source.table, (JSON.parse(bad.toString('utf8')) as { source: { table: string } }).source.table);
+});
