@@ -8,7 +8,7 @@ import type { TableSchema } from '../../core/schema.ts';
 import { Timestamp, type Row, type Value } from '../../core/values.ts';
 import type { StreamRecord } from '../../stream/stream-log.ts';
 import type { RowSource } from '../formats/format.ts';
-import { dmsOp, imageOf } from './rows.ts';
+import { dmsOp, imageOf, unchangedOf } from './rows.ts';
 
 export class PartitionBuffer implements RowSource {
   /** Buffer identity: prefix + table + schema version (same on every replay of the records). */
@@ -27,6 +27,8 @@ export class PartitionBuffer implements RowSource {
   readonly envelopes: Envelope[] = [];
   /** Estimated memory held, bytes. */
   bytes = 0;
+  /** Whether some buffered change left columns out (TOAST-unchanged): the object gets `_unchanged`. */
+  hasUnchanged = false;
   minTime = Infinity;
   maxTime = -Infinity;
 
@@ -58,6 +60,7 @@ export class PartitionBuffer implements RowSource {
   add(record: StreamRecord, envelope: Envelope, time: number): void {
     this.records.push(record);
     this.envelopes.push(envelope);
+    if (envelope.op !== 'event' && envelope.unchanged !== undefined && envelope.unchanged.length > 0) this.hasUnchanged = true;
     // Decoded envelopes take a few times their JSON size in V8; this estimate keeps the budget honest.
     this.bytes += record.data.byteLength * 3 + 64;
     if (time < this.minTime) this.minTime = time;
@@ -92,6 +95,7 @@ export class PartitionBuffer implements RowSource {
       case '_sequence': return r.sequence;
       case 'Op': return dmsOp(e.op);
       case '_dms_commit_timestamp': return e.source.commitTime;
+      case '_unchanged': return unchangedOf(e);
       default: return imageOf(e)[column] ?? null;
     }
   }

@@ -20,6 +20,19 @@ export const CHANGE_META: readonly OutputColumn[] = [
   { name: '_sequence', type: { kind: 'string' } },
 ];
 
+/**
+ * Names of the columns a change left out (PostgreSQL's TOAST-unchanged values), as a JSON array
+ * text. Written last, and only in objects holding such a change, so objects (and headerless
+ * CSV) without it look exactly as before; the current-state merge keeps the old values of the
+ * named columns instead of setting them to NULL.
+ */
+export const UNCHANGED_COLUMN: OutputColumn = { name: '_unchanged', type: { kind: 'string' } };
+
+/** Value of {@link UNCHANGED_COLUMN} for a change: null when every column is in its row image. */
+export function unchangedOf(e: ChangeEvent): string | null {
+  return e.unchanged !== undefined && e.unchanged.length > 0 ? JSON.stringify(e.unchanged) : null;
+}
+
 /** Columns of an event row. */
 export const EVENT_COLUMNS: readonly OutputColumn[] = [
   { name: '_event_time', type: { kind: 'timestamptz' } },
@@ -68,10 +81,15 @@ export class SchemaResolver {
   }
 }
 
-/** Output columns of a change object: metadata, then the schema's columns (or ones inferred from the row images). */
-export function changeColumns(schema: TableSchema | null, rows: Iterable<Row>): OutputColumn[] {
-  const meta = new Set(CHANGE_META.map((c) => c.name));
-  if (schema !== null) return [...CHANGE_META, ...schema.columns.filter((c) => !meta.has(c.name)).map((c) => ({ name: c.name, type: c.type }))];
+/**
+ * Output columns of a change object: metadata, then the schema's columns (or ones inferred from
+ * the row images), then {@link UNCHANGED_COLUMN} when `withUnchanged` (some change in the object
+ * left columns out).
+ */
+export function changeColumns(schema: TableSchema | null, rows: Iterable<Row>, withUnchanged = false): OutputColumn[] {
+  const tail = withUnchanged ? [UNCHANGED_COLUMN] : [];
+  const meta = new Set([...CHANGE_META, UNCHANGED_COLUMN].map((c) => c.name));
+  if (schema !== null) return [...CHANGE_META, ...schema.columns.filter((c) => !meta.has(c.name)).map((c) => ({ name: c.name, type: c.type })), ...tail];
   const inferred = new Map<string, ColumnType>();
   for (const r of rows) {
     for (const k in r) {
@@ -81,7 +99,7 @@ export function changeColumns(schema: TableSchema | null, rows: Iterable<Row>): 
     }
   }
   for (const r of rows) for (const k in r) if (!meta.has(k) && !inferred.has(k)) inferred.set(k, { kind: 'string' }); // only NULLs seen
-  return [...CHANGE_META, ...[...inferred].map(([name, type]) => ({ name, type }))];
+  return [...CHANGE_META, ...[...inferred].map(([name, type]) => ({ name, type })), ...tail];
 }
 
 /** The column type of a value, for tables without a recorded schema. */

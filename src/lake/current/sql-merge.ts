@@ -1,9 +1,9 @@
 /**
  * The merge of Parquet change objects done entirely in DuckDB: no change event and no table
  * row passes through JavaScript. It applies when every change replaces or removes a whole row
- * — true for everything the lake delivery writes today (no `_unchanged` column; key changes
- * arrive as delete + insert) — and when the key and column types have an exact SQL
- * conversion (see {@link sqlMergeable}); otherwise the merge job falls back to the event path
+ * — true for every object without an `_unchanged` column (the lake delivery writes one only
+ * when a change left TOAST-unchanged columns out; key changes arrive as delete + insert) — and
+ * when the key and column types have an exact SQL conversion (see {@link sqlMergeable}); otherwise the merge job falls back to the event path
  * ({@link MergeEngine.merge}), which implements the same semantics.
  *
  * One merge: the new changes (position above the high-water mark) → the last truncate, if any,
@@ -83,9 +83,10 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
       for (const o of objs) if (!locals.has(o.key)) locals.set(o.key, await localCopy(d.lake, o.key, d.tmpDir));
       return `[${objs.map((o) => literal((locals.get(o.key) as { path: string }).path)).join(', ')}]`;
     };
+    // Changes that left columns out (`_unchanged`) keep old values: only the event path does that.
+    const partial = async (list: string): Promise<boolean> => (await d.conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${list})`)).getRows().some((r) => r[0] === '_unchanged');
     const pendingFiles = await files(input.pending);
-    const cols = await d.conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${pendingFiles})`);
-    if (cols.getRows().some((r) => r[0] === '_unchanged')) return undefined;
+    if (await partial(pendingFiles)) return undefined;
     const hw = head.highWater;
     let rebuilt = false;
     if (hw !== null) {
@@ -93,6 +94,7 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
       rebuilt = Number(r.getRows()[0]?.[0] ?? 0) > 0;
     }
     const source = rebuilt ? await files(input.all) : pendingFiles;
+    if (rebuilt && (await partial(source))) return undefined;
     // Every column the changes may lack (older schema versions, specials never needed), typed as the delivery writes them.
     const typed = [
       `CAST(NULL AS VARCHAR) AS _op`, `CAST(NULL AS VARCHAR) AS _position`, `CAST(NULL AS TIMESTAMPTZ) AS _commit_time`,
