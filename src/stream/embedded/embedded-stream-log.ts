@@ -133,7 +133,7 @@ export class EmbeddedStreamLog implements StreamLog {
 
   async #open(dir: string, meta: StreamMeta): Promise<StreamHandle> {
     const shards = new Map<string, ShardLog>();
-    for (const s of meta.shards) shards.set(s.shardId, await ShardLog.open(s.shardId, join(dir, s.shardId), s.closed, this.#shardOptions));
+    for (const s of meta.shards) shards.set(s.shardId, await ShardLog.open(s.shardId, join(dir, s.shardId), s.closed, this.#shardOptions, s.lastSequence));
     return { dir, meta, shards, router: this.#routerFor(meta, shards), gate: undefined };
   }
 
@@ -310,7 +310,7 @@ export class EmbeddedStreamLog implements StreamLog {
     try {
       for (const id of p.close) await h.shards.get(id)?.closeForAppends();
       const now = Date.now();
-      const next: StreamMeta = { ...h.meta, shards: h.meta.shards.map((s) => (p.close.includes(s.shardId) ? { ...s, closed: true } : s)), nextShardIndex: h.meta.nextShardIndex + p.children.length };
+      const next: StreamMeta = { ...h.meta, shards: h.meta.shards.map((s) => (p.close.includes(s.shardId) ? { ...s, closed: true, lastSequence: (h.shards.get(s.shardId) as ShardLog).lastSequence } : s)), nextShardIndex: h.meta.nextShardIndex + p.children.length };
       p.children.forEach((c, i) => next.shards.push({ shardId: shardIdFor(h.meta.nextShardIndex + i), start: c.range.start.toString(), end: c.range.end.toString(), parentShardIds: c.parentShardIds, closed: false, createdAt: now }));
       await writeStreamMeta(h.dir, next);
       for (const s of next.shards.slice(h.meta.shards.length)) h.shards.set(s.shardId, await ShardLog.open(s.shardId, join(h.dir, s.shardId), false, this.#shardOptions));

@@ -3,13 +3,14 @@
  * older than `maxAgeMs` or while their shard is above `maxBytes`. A segment holding records a
  * named consumer has not read is either deleted anyway (`unread: 'delete'`, Kinesis
  * behaviour) or kept (`unread: 'hold'`) until the stream reaches `holdCapBytes`; either way a
- * warning and a metric say so. The newest segment of a shard is never deleted. Sizes are per
+ * warning and a metric say so. The newest segment of an open shard is never deleted. Sizes are per
  * shard, as `retention_bytes` in the pipeline file.
  */
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { StateStore } from '../../state/state-store.ts';
 import { firstUnread, listStreamCheckpoints } from '../consumer-checkpoints.ts';
+import { SEGMENT_HEADER_BYTES } from './segment-format.ts';
 import type { Segment } from './segment.ts';
 import type { ShardLog } from './shard-log.ts';
 
@@ -70,7 +71,8 @@ export async function enforceRetention(input: RetentionInput): Promise<Retention
   const candidate = (shard: ShardLog): Segment | undefined => {
     const i = next.get(shard) as number;
     const s = shard.segments[i];
-    return !blocked.has(shard) && s !== undefined && i < shard.segments.length - 1 && s.sealed ? s : undefined;
+    // Never an open shard's newest segment, nor a closed shard's empty stand-in.
+    return !blocked.has(shard) && s !== undefined && (i < shard.segments.length - 1 || shard.closed) && s.sealed && s.bytes > SEGMENT_HEADER_BYTES ? s : undefined;
   };
   /** Decides on one segment; false when it must be kept (and the shard stops there). */
   const take = (shard: ShardLog, seg: Segment): boolean => {

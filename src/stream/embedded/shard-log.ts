@@ -57,8 +57,11 @@ export class ShardLog {
     }, this.#lastSequence + 1, this.#lastArrival, options.indexIntervalBytes);
   }
 
-  /** Opens (recovering) or creates the shard in `dir`. */
-  static async open(shardId: string, dir: string, closed: boolean, options: ShardOptions): Promise<ShardLog> {
+  /**
+   * Opens (recovering) or creates the shard in `dir`. `closedLastSequence` (from the stream's
+   * metadata) stands in for a closed shard whose files retention has deleted.
+   */
+  static async open(shardId: string, dir: string, closed: boolean, options: ShardOptions, closedLastSequence?: number): Promise<ShardLog> {
     if (!options.readOnly) await mkdir(dir, { recursive: true });
     const bases = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^[0-9]{20}\.seg$/.test(f)).map((f) => parseSequence(f.slice(0, 20))).sort((a, b) => a - b);
     const segments: Segment[] = [];
@@ -72,7 +75,10 @@ export class ShardLog {
       const s = segments[i] as Segment;
       s.lastSequence = Math.max(s.lastSequence, (segments[i + 1] as Segment).baseSequence - 1);
     }
-    if (segments.length === 0) segments.push(options.readOnly ? emptySegment(dir, 1) : await createSegment(dir, 1, Date.now()));
+    if (segments.length === 0) {
+      if (closed && closedLastSequence !== undefined) segments.push(emptySegment(dir, closedLastSequence + 1));
+      else segments.push(options.readOnly ? emptySegment(dir, 1) : await createSegment(dir, 1, Date.now()));
+    }
     const shard = new ShardLog(shardId, dir, options, segments, closed);
     return shard;
   }
@@ -215,8 +221,9 @@ export class ShardLog {
   /** Deletes the oldest sealed segments for which `drop` returns true, stopping at the first kept one. */
   async deleteOldest(drop: (s: Segment) => boolean): Promise<Segment[]> {
     const removed: Segment[] = [];
-    // The newest segment always stays: it carries the shard's last sequence across restarts.
-    while (this.#segments.length > 1) {
+    // An open shard's newest segment always stays (appends go there); a closed shard's may go,
+    // its last sequence lives on in stream.json and in an in-memory stand-in.
+    while (this.#segments.length > 1 || (this.#closed && this.#segments.length === 1)) {
       const s = this.#segments[0] as Segment;
       if (!s.sealed || !drop(s)) break;
       this.#segments.shift();
@@ -225,6 +232,7 @@ export class ShardLog {
       await unlink(segmentPaths(this.dir, s.baseSequence).indexPath).catch(() => {});
       await s.release();
     }
+    if (this.#segments.length === 0) this.#segments.push(emptySegment(this.dir, (removed.at(-1) as Segment).lastSequence + 1));
     if (removed.length > 0) await syncDir(this.dir);
     return removed;
   }

@@ -20,6 +20,8 @@ export interface ShardMeta {
   readonly parentShardIds: readonly string[];
   closed: boolean;
   readonly createdAt: number;
+  /** Set when the shard closed: its last sequence, kept even after retention deletes its files. */
+  readonly lastSequence?: number;
 }
 
 /** The content of `stream.json`. */

@@ -116,3 +116,30 @@ test('concurrent retention runs do not delete more than one run would', () => se
   assert.equal(reports.map((r) => r[0]!.deletedRecords).reduce((a, b) => a + b, 0) + info.records, 200);
   assert.equal((await readAll(log, 's', shard)).length, info.records);
 }));
+
+test('a closed shard can be trimmed to nothing and keeps its last sequence across reopen', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'hydrant-retention-'));
+  let log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, segmentBytes: 2048 });
+  try {
+    const d = await log.ensureStream('c', { shards: 1 });
+    const parent = d.shards[0]!.shardId;
+    for (let b = 0; b < 5; b++) await log.append('c', Array.from({ length: 10 }, () => ({ partitionKey: 'k', data: Buffer.alloc(60, b) })));
+    await log.reshard('c', 1);
+    await log.append('c', [{ partitionKey: 'k', data: Buffer.from('child') }]);
+    await log.enforceRetention(Date.now() + 2 * DAY);
+    const info = await log.shardInfo('c', parent);
+    assert.deepEqual({ records: info.records, last: info.lastSequence, first: info.firstSequence }, { records: 0, last: '00000000000000000050', first: null });
+    assert.equal((await readdir(join(dataDir, 'streams', 'c', parent))).filter((f) => f.endsWith('.seg')).length, 0, 'no segment file left');
+    const r = await log.read('c', parent, { type: 'TRIM_HORIZON' });
+    assert.deepEqual([r.records.length, r.next], [0, null]);
+    await log.close();
+    log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, segmentBytes: 2048 });
+    assert.equal((await log.shardInfo('c', parent)).lastSequence, '00000000000000000050');
+    assert.equal((await log.read('c', parent, { type: 'TRIM_HORIZON' })).next, null);
+    const child = (await log.describeStream('c')).shards.find((s) => !s.closed)!.shardId;
+    assert.equal((await readAll(log, 'c', child)).length, 1, 'the open child keeps its newest segment');
+  } finally {
+    await log.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
