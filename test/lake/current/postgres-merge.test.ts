@@ -5,9 +5,8 @@
  * `hydrant query` under the plain table name. After every merge the current-state table must
  * equal `SELECT * FROM` the source table, row for row.
  *
- * Values stay below PostgreSQL's TOAST threshold: change objects do not yet record which
- * columns were TOAST-unchanged (see docs/current-state.md), so unchanged TOASTed values would
- * be lost in the lake's history itself.
+ * Values stay below PostgreSQL's TOAST threshold; TOAST-unchanged values have their own test
+ * (postgres-toast.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
