@@ -16,6 +16,8 @@ import { decodeEnvelope, encodeEnvelope, envelopeToJson, type Envelope } from '.
 import { Workload } from '../src/sources/generator/workload.ts';
 
 const POOL = 20_000;
+/** The fastest plain UTF-8 decoding in Node 20 for the peer too (decodeEnvelope uses the same). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const ROUNDS = 5;
 
 /** The generator's first `n` events. */
@@ -67,7 +69,7 @@ export const bench: Benchmark = {
         let s = 0;
         for (let i = 0; i < total; i++) {
           const b = bytes[i % bytes.length] as Uint8Array;
-          s += (JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')) as { op: string }).op.length;
+          s += (JSON.parse(utf8.decode(b)) as { op: string }).op.length;
         }
         return s;
       });
