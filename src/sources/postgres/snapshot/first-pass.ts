@@ -112,6 +112,9 @@ export class FirstPass {
       });
       this.#wake = undefined;
     }
+    // Fuller batches mean fewer appends, fsyncs and acknowledgements: give the readers a few
+    // milliseconds to fill the batch when they are close behind.
+    for (let i = 0; i < 4 && this.#running > 0 && this.#events.length - this.#head < max && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 5));
     const end = Math.min(this.#events.length, this.#head + max);
     const events = this.#events.slice(this.#head, end);
     const counts = new Map<ChunkTask, number>();
@@ -145,8 +148,10 @@ export class FirstPass {
   async close(): Promise<void> {
     this.#closed = true;
     for (const c of this.#copies) c.resume();
-    for (const c of this.#clients) await c.end().catch(() => {});
-    await Promise.allSettled(this.#done);
+    // A reader stopped mid-COPY cannot end its connection politely (the server is still
+    // sending): destroy the sockets, and never let a stuck reader hold up the close.
+    for (const c of this.#clients) (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    await Promise.race([Promise.allSettled(this.#done), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   async #begin(client: pg.Client): Promise<void> {
@@ -188,8 +193,8 @@ export class FirstPass {
       if (!this.#closed) o.logger.warn('snapshot reader stopped: its remaining chunks go to the other readers', { worker: i, err });
     } finally {
       this.#clients.delete(client);
-      await client.query('COMMIT').catch(() => {});
-      await client.end().catch(() => {});
+      if (!this.#closed) await client.query('COMMIT').catch(() => {});
+      await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
   }
 

@@ -111,6 +111,9 @@ export class SnapshotEngine {
   readonly #abort = new AbortController();
   #streaming = false;
   readonly #runs = new Map<string, TableRun>();
+  /** Chunks whose partial progress is not written yet, and when it was written last. */
+  readonly #partialPending = new Set<ChunkTask>();
+  #partialWritten = 0;
   /** Tables whose planning failed, planned again with back-off. */
   #replan: Replan[] = [];
 
@@ -263,12 +266,24 @@ export class SnapshotEngine {
     const ops: StateOp[] = [];
     const src = this.#o.source;
     for (const f of done) {
+      f.task.completed = true;
       touched.delete(f.task);
       const p = f.task.run.plan;
       const rec: ChunkRecord = { plan: p.id, done: true, rows: f.rows === -1 ? f.task.durableRows : f.rows, ...(f.superseded > 0 ? { superseded: f.superseded } : {}) };
       ops.push({ type: 'put', key: chunkKey(src, p.schema, p.table, f.task.index), value: rec as unknown as StateValue });
     }
+    // Partial progress only feeds the "rows read again" report: written with chunk completions
+    // or at most once a second, not with every acknowledgement.
+    const now = Date.now();
+    if (done.length === 0 && now - this.#partialWritten < 1000) {
+      for (const t of touched) this.#partialPending.add(t);
+      return;
+    }
+    for (const t of this.#partialPending) touched.add(t);
+    this.#partialPending.clear();
+    this.#partialWritten = now;
     for (const t of touched) {
+      if (t.completed) continue;
       const p = t.run.plan;
       const rec: ChunkRecord = { plan: p.id, done: false, rows: t.durableRows };
       ops.push({ type: 'put', key: chunkKey(src, p.schema, p.table, t.index), value: rec as unknown as StateValue });
@@ -439,7 +454,7 @@ export class SnapshotEngine {
         return;
       }
       reread += rec?.rows ?? 0;
-      tasks.push({ run, index, chunk, durableRows: 0, previouslyDurable: rec?.rows ?? 0 });
+      tasks.push({ run, index, chunk, durableRows: 0, previouslyDurable: rec?.rows ?? 0, completed: false });
     });
     this.#progress.begin(run.name, plan.estimatedRows, plan.chunks.length, doneChunks, reread);
     if (records.size > 0) this.#log.info('snapshot resumes: rows of unfinished chunks are read again', { table: run.name, chunksDone: doneChunks, chunksLeft: tasks.length, rowsReadAgain: reread });

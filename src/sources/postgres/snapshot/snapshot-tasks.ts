@@ -32,6 +32,8 @@ export interface ChunkTask {
   durableRows: number;
   /** Rows durable before a restart (for the "read again" report). */
   readonly previouslyDurable: number;
+  /** Checkpointed as done: its partial progress is never written again. */
+  completed: boolean;
 }
 
 /** Takes the schema for a batch when the table's version is new. */
