@@ -14,6 +14,11 @@ export interface StateStoreHarness {
   open(): Promise<StateStore>;
   /** Removes the backing state. */
   cleanup(): Promise<void>;
+  /**
+   * Opens a read-only view of the same state beside the open store (stores that have one):
+   * it sees what was committed when it opened and rejects commits.
+   */
+  openReadOnly?(): Promise<StateStore>;
 }
 
 /** Registers the suite's tests under `name`. */
@@ -134,6 +139,30 @@ export function runStateStoreConformance(name: string, newHarness: () => Promise
     const third = await h.open();
     assert.deepEqual((await third.list('')).map((e) => e.key), ['after', 'big', 'keep']);
     return third;
+  });
+
+  withStore('a read-only open beside the writer sees the commits as of open and cannot write', async (s, h) => {
+    if (h.openReadOnly === undefined) return;
+    await s.commit([{ type: 'put', key: 'a', value: 1 }, { type: 'put', key: 'b', value: { x: [1] } }]);
+    await s.commit([{ type: 'delete', key: 'a' }, { type: 'put', key: 'c', value: 'x'.repeat(100_000) }]);
+    const view = await h.openReadOnly();
+    try {
+      assert.deepEqual((await view.list('')).map((e) => e.key), ['b', 'c']);
+      assert.deepEqual(await view.get('b'), { x: [1] });
+      await assert.rejects(view.commit([{ type: 'put', key: 'd', value: 1 }]), /read-only/);
+      await s.commit([{ type: 'put', key: 'd', value: 2 }]);
+      assert.equal(await view.get('d'), undefined, 'the view is the state as of open');
+    } finally {
+      await view.close();
+    }
+    assert.equal(await s.get('d'), 2, 'the writer goes on');
+    await s.close();
+    const again = await h.open();
+    assert.deepEqual((await again.list('')).map((e) => e.key), ['b', 'c', 'd']);
+    const later = await h.openReadOnly();
+    assert.equal(await later.get('d'), 2);
+    await later.close();
+    return again;
   });
 
   withStore('concurrent commits all apply; competing conditions let exactly one win', async (s) => {

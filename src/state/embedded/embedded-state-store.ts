@@ -11,7 +11,8 @@
  *   large state is not rewritten for every few MiB of changes), the writer loop starts a new
  *   journal and a snapshot of the state as of that moment is written in the background (temp,
  *   fsync, rename, fsync dir); then the files it covers are deleted. Commits do not wait for it.
- * - One process per data_dir, enforced by a lock file.
+ * - One process per data_dir, enforced by a lock file. Readers beside it (`hydrant query`
+ *   while `hydrant run` holds the lock) use {@link EmbeddedStateStore.openReadOnly}.
  *
  * If a write or fsync fails, the store refuses further writes: after a failed fsync the
  * kernel may have dropped the dirty pages, so only a reopen (replaying the file) is safe.
@@ -27,6 +28,7 @@ import { assertValidOps, stateValueEquals } from '../state-value.ts';
 import { fsyncDir, journalName, snapshotName } from './files.ts';
 import { JournalWriter, encodeTransaction } from './journal.ts';
 import { LockFile } from './lock-file.ts';
+import { ReadOnlyEmbeddedStateStore, type ReadOnlyStateStoreOptions } from './read-only-state-store.ts';
 import { recover, removeOlderThan } from './recovery.ts';
 import { writeSnapshot } from './snapshot.ts';
 import { SortedKeys } from './sorted-keys.ts';
@@ -110,6 +112,14 @@ export class EmbeddedStateStore implements StateStore {
       await lock.release();
       throw err;
     }
+  }
+
+  /**
+   * Opens the store of a data directory read-only, without the lock, so it works beside a
+   * running pipeline: the state as of open, commits rejected, nothing on disk touched.
+   */
+  static openReadOnly(options: ReadOnlyStateStoreOptions): Promise<ReadOnlyEmbeddedStateStore> {
+    return ReadOnlyEmbeddedStateStore.open(options);
   }
 
   async get(key: string): Promise<StateValue | undefined> {

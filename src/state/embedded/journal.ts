@@ -81,16 +81,20 @@ export interface JournalContents {
 /**
  * Reads a journal. Only the newest journal (`isLast`) may end in a torn write, which is cut
  * off with a warning (nothing in it was acknowledged); any other damage is a CorruptionError.
+ * With `repair: false` (read-only opens) a torn tail is ignored and the file left as it is: it
+ * may be a live writer's append in progress.
  */
-export async function readJournal(path: string, generation: number, isLast: boolean, logger: Logger): Promise<JournalContents> {
+export async function readJournal(path: string, generation: number, isLast: boolean, logger: Logger, options: { readonly repair?: boolean } = {}): Promise<JournalContents> {
   const buf = await readFile(path);
   const scan = scanFrames(buf);
   if (scan.stop !== undefined) {
     if (scan.stop.kind === 'corrupt' || !isLast) {
       throw new CorruptionError(`state journal ${path} is damaged at byte ${scan.stop.offset} of ${buf.length} (${scan.stop.reason}); acknowledged state may be lost. Restore the data_dir from a backup, or move the state directory aside to start from empty state.`, { path, offset: scan.stop.offset });
     }
-    logger.warn('cutting torn tail of state journal left by a crash (it was never acknowledged)', { path, offset: scan.stop.offset, droppedBytes: buf.length - scan.stop.offset, reason: scan.stop.reason });
-    await truncate(path, scan.validLength);
+    if (options.repair !== false) {
+      logger.warn('cutting torn tail of state journal left by a crash (it was never acknowledged)', { path, offset: scan.stop.offset, droppedBytes: buf.length - scan.stop.offset, reason: scan.stop.reason });
+      await truncate(path, scan.validLength);
+    }
   }
   const [header, ...txs] = scan.payloads;
   if (header === undefined) return { transactions: [], size: 0, hasHeader: false };

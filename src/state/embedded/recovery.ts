@@ -21,20 +21,24 @@ export interface Recovered {
   readonly snapshotBytes: number;
 }
 
-/** Rebuilds the state of `dir`; damage other than a torn tail is a CorruptionError. */
-export async function recover(dir: string, logger: Logger): Promise<Recovered> {
+/** Which files make up the state: the newest snapshot (if any) and the journals to replay after it. */
+export interface ReplayPlan {
+  /** Generation of the newest snapshot, or undefined when there is none. */
+  readonly snapshot: number | undefined;
+  /** Journal generations to replay, in order (consecutive). */
+  readonly journals: readonly number[];
+}
+
+/** Plans the replay of a directory listing; a gap in the journals is a CorruptionError. */
+export function replayPlan(dir: string, names: readonly string[]): ReplayPlan {
   const journals: number[] = [];
   const snapshots: number[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of names) {
     const f = parseStateFileName(name);
-    if (f === undefined) continue;
-    if (f.kind === 'tmp') await unlink(join(dir, name));
-    else (f.kind === 'journal' ? journals : snapshots).push(f.gen);
+    if (f !== undefined && f.kind !== 'tmp') (f.kind === 'journal' ? journals : snapshots).push(f.gen);
   }
   journals.sort((a, b) => a - b);
   const base = snapshots.length === 0 ? 0 : Math.max(...snapshots);
-  const snapshot = snapshots.length === 0 ? { values: new Map<string, string>(), bytes: 0 } : await readSnapshot(join(dir, snapshotName(base)), base);
-  const values = snapshot.values;
   const replay = journals.filter((g) => g >= base);
   if (snapshots.length === 0 && replay.length > 0 && replay[0] !== 0) {
     throw new CorruptionError(`state directory ${dir} starts at journal generation ${replay[0]} but has no snapshot; files were removed by hand. Restore the data_dir from a backup.`, { dir });
@@ -42,6 +46,18 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
   for (let i = 1; i < replay.length; i++) {
     if (replay[i] !== (replay[i - 1] as number) + 1) throw new CorruptionError(`state directory ${dir} is missing journal generation ${(replay[i - 1] as number) + 1}; restore the data_dir from a backup.`, { dir });
   }
+  return { snapshot: snapshots.length === 0 ? undefined : base, journals: replay };
+}
+
+/** Rebuilds the state of `dir`; damage other than a torn tail is a CorruptionError. */
+export async function recover(dir: string, logger: Logger): Promise<Recovered> {
+  const names = await readdir(dir);
+  for (const name of names) if (parseStateFileName(name)?.kind === 'tmp') await unlink(join(dir, name));
+  const plan = replayPlan(dir, names);
+  const base = plan.snapshot ?? 0;
+  const snapshot = plan.snapshot === undefined ? { values: new Map<string, string>(), bytes: 0 } : await readSnapshot(join(dir, snapshotName(base)), base);
+  const values = snapshot.values;
+  const replay = plan.journals;
   let journal: JournalWriter | undefined;
   for (const [i, gen] of replay.entries()) {
     const path = join(dir, journalName(gen));
@@ -58,7 +74,7 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
   const generation = replay.length === 0 ? base : (replay[replay.length - 1] as number);
   journal ??= await JournalWriter.create(join(dir, journalName(generation)), generation);
   // Leftovers of a compaction that crashed before its cleanup.
-  if (snapshots.length > 0) await removeOlderThan(dir, base);
+  if (plan.snapshot !== undefined) await removeOlderThan(dir, base);
   return { values, journal, generation, snapshotBytes: snapshot.bytes };
 }
 
