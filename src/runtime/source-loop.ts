@@ -10,8 +10,9 @@
  *   3. the events are appended to the stream (durable when `append` resolves);
  *   4. `sources/<name>/position` and the per-shard sequences commit in one state transaction;
  *   5. `source.ack(position)` lets the source release the data upstream.
- * A crash between 3 and 4 is repaired on start by {@link recoverSourcePosition}; events the
- * source re-sends at or below the recovered position are dropped, not appended twice.
+ * A crash between 3 and 4 is repaired on start by {@link recoverSourcePosition}: the source
+ * resumes from the committed position, and re-sent events whose position is already in the
+ * stream are dropped, not appended twice.
  */
 import { encodeEnvelope, partitionKeyOf, type Envelope } from '../core/change-event.ts';
 import { crashPoint } from '../core/crash.ts';
@@ -43,17 +44,17 @@ export interface SourceLoopDeps {
   readonly untilCaughtUp: boolean;
 }
 
-function maxPos(a: string | null, b: string): string {
-  return a === null || b > a ? b : a;
-}
-
 /** Runs one source until stopped (or caught up in `untilCaughtUp` mode). */
 export class SourceLoop {
   readonly #d: SourceLoopDeps;
   readonly #knownSchemas = new Set<string>();
   #shards: Record<string, string> = {};
   #committed: string | null = null;
-  #floor: string | null = null;
+  /** Positions found in the stream by recovery (dropped when re-sent), until the committed position passes `#pendingMax`. */
+  #found: ReadonlySet<string> = new Set();
+  #pendingMax: string | null = null;
+  /** Scan start of the recovery that found `#found`; committed instead of `#shards` while it is pending. */
+  #scanFrom: Record<string, string> = {};
   #caughtUp = false;
 
   constructor(deps: SourceLoopDeps) {
@@ -76,11 +77,12 @@ export class SourceLoop {
     const rec = await recoverSourcePosition(d.state, d.log, d.stream, d.name, d.logger);
     this.#shards = { ...rec.shards };
     this.#committed = rec.stored;
-    this.#floor = rec.position;
-    if (rec.position !== null && rec.position !== rec.stored) await this.#commitPosition(rec.position);
-    await withBackoff(`source ${d.name}: start`, d.logger, signal, () => d.source.start(rec.position));
-    if (rec.position !== null) await d.source.ack(rec.position);
-    d.logger.info('source started', { source: d.name, stream: d.stream, resumeAfter: rec.position });
+    this.#found = rec.found;
+    this.#pendingMax = rec.maxFound;
+    this.#scanFrom = { ...rec.storedShards };
+    await withBackoff(`source ${d.name}: start`, d.logger, signal, () => d.source.start(rec.stored));
+    if (rec.stored !== null) await d.source.ack(rec.stored);
+    d.logger.info('source started', { source: d.name, stream: d.stream, resumeAfter: rec.stored });
     while (!signal.aborted) {
       const batch = await withBackoff(`source ${d.name}: next`, d.logger, signal, () => d.source.next(signal));
       await this.#handle(batch);
@@ -95,9 +97,14 @@ export class SourceLoop {
 
   async #handle(batch: SourceBatch): Promise<void> {
     const d = this.#d;
-    const floor = this.#floor;
-    // Events at or below the floor are already in the stream (see the module comment).
-    const fresh = floor === null ? batch.events : batch.events.filter((e) => e.source.position === '' || e.source.position > floor);
+    const committed = this.#committed;
+    const found = this.#found;
+    // Events at or below the committed position, or found in the stream by recovery, are
+    // already there (see the module comment and source-recovery.ts).
+    const fresh = committed === null && found.size === 0 ? batch.events : batch.events.filter((e) => {
+      const p = e.source.position;
+      return p === '' || ((committed === null || p > committed) && !found.has(p));
+    });
     if (fresh.length < batch.events.length) {
       d.metrics.inc('hydrant_source_duplicates_dropped_total', 'Events a source re-sent at or below its durable position (dropped, not appended again).', { source: d.name }, batch.events.length - fresh.length);
     }
@@ -118,10 +125,9 @@ export class SourceLoop {
     }
     if (out.items.length > 0) await this.#append(out.items.map((i) => i.envelope));
     crashPoint('runner.after-append-before-position');
-    let top = maxPos(this.#floor, batch.position);
-    for (const e of fresh) if (e.source.position !== '') top = maxPos(top, e.source.position);
-    this.#floor = top;
-    if (batch.position !== this.#committed || out.items.length > 0) await this.#commitPosition(batch.position);
+    // The committed position never moves backwards, even when a source re-sends old batches.
+    const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
+    if (position !== this.#committed || out.items.length > 0) await this.#commitPosition(position);
     crashPoint('runner.after-position-before-ack');
     await d.source.ack(batch.position);
   }
@@ -149,12 +155,19 @@ export class SourceLoop {
 
   async #commitPosition(position: string): Promise<void> {
     const d = this.#d;
+    // While recovered records lie beyond the committed position, keep the scan start where it
+    // was, so that a crash now finds them again instead of appending them twice.
+    const pending = this.#pendingMax !== null && position < this.#pendingMax;
     const ops: StateOp[] = [
       { type: 'put', key: sourcePositionKey(d.name), value: position },
-      { type: 'put', key: sourceShardsKey(d.name), value: { ...this.#shards } as StateValue },
+      { type: 'put', key: sourceShardsKey(d.name), value: { ...(pending ? this.#scanFrom : this.#shards) } as StateValue },
     ];
     await d.state.commit(ops);
     this.#committed = position;
+    if (!pending && this.#pendingMax !== null) {
+      this.#pendingMax = null;
+      this.#found = new Set();
+    }
   }
 
   async #recordSchemas(batch: SourceBatch): Promise<void> {

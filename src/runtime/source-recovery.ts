@@ -5,9 +5,14 @@
  * the stream's per-shard sequences (`sources/<name>/shards`) in one state transaction. If the
  * process dies in between, the stream holds records whose position the state store does not
  * know. On start we therefore read every shard AFTER the stored sequence, decode the envelopes,
- * and take the highest `source.position` among this source's records. The source resumes from
- * max(stored, found), and the runner drops anything the source re-sends at or below it, so the
- * stream holds every source position exactly once.
+ * and collect the exact set of this source's positions found there.
+ *
+ * The source resumes from the STORED position, and the runner drops a re-sent event only when
+ * its position is in that set. Resuming from the highest position found would be wrong: one
+ * append spans several shards, and a crash can leave it durable on some shards and not on
+ * others, so positions below the highest found can be missing (the random-kill crash test
+ * caught exactly this). Until the committed position passes the highest found, the per-shard
+ * scan start stays where it was, so a second crash finds the same records again.
  */
 import { decodeEnvelope } from '../core/change-event.ts';
 import type { Logger } from '../core/logger.ts';
@@ -17,14 +22,16 @@ import { sourcePositionKey, sourceShardsKey } from './state-keys.ts';
 
 /** What recovery found. */
 export interface RecoveredPosition {
-  /** Position to resume after (null = from the beginning). */
-  readonly position: string | null;
-  /** The position committed in the state store (null = none). */
+  /** The position committed in the state store, where the source resumes (null = none). */
   readonly stored: string | null;
+  /** Per-shard sequences stored with that position: where the recovery scan starts. */
+  readonly storedShards: Readonly<Record<string, string>>;
   /** Last sequence seen per shard (stored ones, advanced by the scan). */
   readonly shards: Readonly<Record<string, string>>;
-  /** Records of this source found after the stored sequences. */
-  readonly foundRecords: number;
+  /** Positions of this source already in the stream after the stored sequences. */
+  readonly found: ReadonlySet<string>;
+  /** Highest of `found` (null when none). */
+  readonly maxFound: string | null;
 }
 
 /** Reads the stored position and scans the stream's tail for records appended after it. */
@@ -32,9 +39,10 @@ export async function recoverSourcePosition(state: StateStore, log: StreamLog, s
   const storedRaw = await state.get(sourcePositionKey(source));
   const stored = typeof storedRaw === 'string' ? storedRaw : null;
   const storedShards = await state.get(sourceShardsKey(source));
-  const shards: Record<string, string> = storedShards !== null && typeof storedShards === 'object' && !Array.isArray(storedShards) ? { ...(storedShards as Record<string, string>) } : {};
-  let position = stored;
-  let foundRecords = 0;
+  const initial: Record<string, string> = storedShards !== null && typeof storedShards === 'object' && !Array.isArray(storedShards) ? { ...(storedShards as Record<string, string>) } : {};
+  const shards: Record<string, string> = { ...initial };
+  const found = new Set<string>();
+  let maxFound: string | null = null;
   const desc = await log.describeStream(stream);
   for (const shard of desc.shards) {
     const after = shards[shard.shardId];
@@ -53,13 +61,14 @@ export async function recoverSourcePosition(state: StateStore, log: StreamLog, s
           continue; // not ours to judge here; the delivery side reports undecodable records
         }
         if (name !== source || pos === '') continue;
-        foundRecords++;
-        if (position === null || pos > position) position = pos;
+        if (stored !== null && pos <= stored) continue;
+        found.add(pos);
+        if (maxFound === null || pos > maxFound) maxFound = pos;
       }
       if (res.records.length === 0 || res.next === null) break;
       from = res.next;
     }
   }
-  if (foundRecords > 0) logger.info('source recovery: found records appended after the last position commit', { source, stored, resumeAfter: position, records: foundRecords });
-  return { position, stored, shards, foundRecords };
+  if (found.size > 0) logger.info('source recovery: found records appended after the last position commit; re-sent copies of them will be dropped', { source, stored, maxFound, records: found.size });
+  return { stored, storedShards: initial, shards, found, maxFound };
 }

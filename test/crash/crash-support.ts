@@ -51,18 +51,25 @@ export interface ChildExit {
   readonly stdout: string;
 }
 
-/** Spawns `hydrant run FILE ...args`; `killAfterMs` sends SIGKILL after that delay. */
+/**
+ * Spawns `hydrant run FILE ...args`; `killAfterMs` sends SIGKILL after that delay, counted from
+ * the runner's `pipeline running` log line (not from spawn), so a slow start on a loaded machine
+ * does not turn a kill meant for the middle of the work into a kill before any work.
+ */
 export function runChild(file: string, args: readonly string[], options: { crashAt?: string; killAfterMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<ChildExit> {
-  const env: Record<string, string | undefined> = { ...process.env, HYDRANT_LOG_LEVEL: 'warn' };
+  const env: Record<string, string | undefined> = { ...process.env, HYDRANT_LOG_LEVEL: options.killAfterMs === undefined ? 'warn' : 'info' };
   if (options.crashAt !== undefined) env['HYDRANT_CRASH_AT'] = options.crashAt;
   else delete env['HYDRANT_CRASH_AT'];
   const child = spawn(process.execPath, [BIN, 'run', file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stderr = '';
   let stdout = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let timer: NodeJS.Timeout | undefined;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (options.killAfterMs !== undefined && timer === undefined && stderr.includes('"pipeline running"')) timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+  });
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -18,10 +18,10 @@ test(`${KILLS} SIGKILLs at seeded random moments, then a run to completion: noth
     const rng = new Prng(SEED);
     // Rate-limited so the workload spans all the kills (each run gets a few hundred ms of work
     // after start-up) and files are cut by age as well as by count.
-    const p = { seed: SEED, count: 20_000, batchSize: 100, rate: 3000 };
+    const p = { seed: SEED, count: 20_000, batchSize: 100, rate: 1000 };
     const file = await writePipeline(dir, p);
     for (let i = 0; i < KILLS; i++) {
-      const delay = rng.int(300, 2200);
+      const delay = rng.int(50, 1500);
       const r = await runChild(file, [], { killAfterMs: delay });
       assert.equal(r.signal, 'SIGKILL', `run ${i + 1} (kill after ${delay} ms) ended by itself: ${r.code}\n${r.stderr.slice(-3000)}`);
     }
