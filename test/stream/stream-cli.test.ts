@@ -62,13 +62,17 @@ test('hydrant stream: list, describe with consumer lag, read any position, reset
     const third = JSON.parse((await cli(['describe', '--data-dir', dataDir, 'orders', '--json'])).out) as typeof d;
     assert.equal(third.consumers[0]!.lag.find((l) => l.shardId === shard)!.records, d.shards.find((s) => s.shardId === shard)!.records);
 
-    // A running pipeline holds the state store: describe still works, reset refuses clearly.
+    // A running pipeline holds the state store: describe reads it read-only (consumers and lag
+    // as committed so far), reset refuses clearly.
     const held = await EmbeddedStateStore.open({ dataDir });
     try {
-      const busy = JSON.parse((await cli(['describe', '--data-dir', dataDir, 'orders', '--json'])).out) as { consumersUnavailable?: string; shards: unknown[] };
+      await new ConsumerCheckpoints(held, 'orders', 'lake').commit(shard, res[0]!.sequence);
+      const busy = JSON.parse((await cli(['describe', '--data-dir', dataDir, 'orders', '--json'])).out) as typeof d & { consumersUnavailable?: string };
       assert.equal(busy.shards.length, 2);
-      assert.match(busy.consumersUnavailable ?? '', /cannot open the state store/);
+      assert.equal(busy.consumersUnavailable, undefined);
+      assert.equal(busy.consumers.find((c) => c.consumer === 'lake')!.lag.find((l) => l.shardId === shard)!.records, d.shards.find((s) => s.shardId === shard)!.records - 1, 'sees the checkpoint the holder committed');
       assert.equal(await main(['stream', 'reset', '--data-dir', dataDir, 'orders', 'lake', '--to', 'LATEST']), 1);
+      await held.commit([{ type: 'put', key: 'still/writable', value: true }]);
     } finally {
       await held.close();
     }

@@ -41,7 +41,7 @@ export const queryCommand: Command = {
   async run(args) {
     const a = parseQueryArgs(args);
     const spec = await loadRuntimeSpec(a.file);
-    const state = await EmbeddedStateStore.open({ dataDir: spec.dataDir, logger: silentLogger });
+    const state = await EmbeddedStateStore.openReadOnly({ dataDir: spec.dataDir, logger: silentLogger });
     const lake = openObjectStore(spec.lake, spec.dataDir);
     const q = new LakeQuery({ state, lake, cacheDir: join(spec.dataDir, 'query-cache'), note: (m) => process.stderr.write(`hydrant query: ${m}\n`) });
     try {

@@ -8,8 +8,9 @@
  * hydrant stream reset    FILE | --data-dir DIR STREAM CONSUMER --to POSITION [--shard ID]
  * ```
  * POSITION: TRIM_HORIZON | LATEST | AT_SEQUENCE_NUMBER=SEQ | AFTER_SEQUENCE_NUMBER=SEQ |
- * AT_TIMESTAMP=<ISO time or epoch ms>. The log is opened read-only (safe beside a running
- * pipeline); `reset` writes the state store, which a running pipeline holds locked.
+ * AT_TIMESTAMP=<ISO time or epoch ms>. The log and, for `describe`, the state store are opened
+ * read-only (safe beside a running pipeline); `reset` writes the state store, which a running
+ * pipeline holds locked.
  */
 import { parseArgs } from 'node:util';
 import { loadPipeline } from '../../config/load-pipeline.ts';
@@ -45,9 +46,9 @@ export function parsePosition(text: string): ResetTarget {
   throw new UsageError(`position ${JSON.stringify(text)} is not one of TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER=SEQ, AFTER_SEQUENCE_NUMBER=SEQ, AT_TIMESTAMP=<ISO time | epoch ms>`);
 }
 
-async function openState(dataDir: string): Promise<StateStore> {
+async function openState(dataDir: string, mode: 'read' | 'write'): Promise<StateStore> {
   try {
-    return await EmbeddedStateStore.open({ dataDir });
+    return mode === 'read' ? await EmbeddedStateStore.openReadOnly({ dataDir }) : await EmbeddedStateStore.open({ dataDir });
   } catch (err) {
     throw new HydrantError('STATE_UNAVAILABLE', `cannot open the state store in ${dataDir} (${(err as Error).message}); consumer checkpoints need it. Stop the pipeline that holds it, then retry.`, { cause: err });
   }
@@ -120,9 +121,10 @@ export async function runStream(args: readonly string[], out: Out): Promise<numb
         const shards = [];
         for (const s of d.shards) shards.push({ ...s, ...(await log.shardInfo(stream, s.shardId)) });
         const consumers: Array<{ consumer: string; lag: Awaited<ReturnType<typeof consumerLag>> }> = [];
-        // A running pipeline holds the state store: still describe the stream, say why consumers are missing.
+        // Read-only, so a running pipeline does not stand in the way; if the state cannot be read
+        // at all, still describe the stream and say why consumers are missing.
         let consumersUnavailable: string | undefined;
-        const state = await openState(dataDir).catch((err: unknown) => {
+        const state = await openState(dataDir, 'read').catch((err: unknown) => {
           consumersUnavailable = (err as Error).message;
           return undefined;
         });
@@ -168,7 +170,7 @@ export async function runStream(args: readonly string[], out: Out): Promise<numb
         const [stream, consumer] = rest;
         if (stream === undefined || consumer === undefined || values.to === undefined) throw new UsageError(`hydrant stream reset needs STREAM CONSUMER --to POSITION\n${USAGE}`);
         const target = parsePosition(values.to);
-        const state = await openState(dataDir);
+        const state = await openState(dataDir, 'write');
         try {
           const result = await new ConsumerCheckpoints(state, stream, consumer).reset(log, target, values.shard === undefined ? undefined : [values.shard]);
           if (result.size === 0) throw new UsageError(`stream ${stream} has no shard ${JSON.stringify(values.shard)}`);

@@ -30,7 +30,7 @@ export const tablesCommand: Command = {
     }
     if (pos.length !== 1) throw new HydrantError('USAGE', `expected one pipeline file; usage: ${USAGE}`);
     const spec = await loadRuntimeSpec(pos[0] as string);
-    const state = await EmbeddedStateStore.open({ dataDir: spec.dataDir, logger: silentLogger });
+    const state = await EmbeddedStateStore.openReadOnly({ dataDir: spec.dataDir, logger: silentLogger });
     try {
       const rows = (await tableSummaries(state)).map((t) => ({ table: t.table, query_as: t.queryAs, kind: t.kind, schema_versions: t.schemaVersions.join(','), objects: t.objects, rows: t.rows, bytes: t.bytes, partitions: t.partitions, errors_objects: t.errorObjects }));
       process.stdout.write(renderResult({ columns: ['table', 'query_as', 'kind', 'schema_versions', 'objects', 'rows', 'bytes', 'partitions', 'errors_objects'], rows }, format));

@@ -24,7 +24,7 @@ export function changeCountsSql(tables: readonly string[]): string | undefined {
  * the SQL, its result as a table, and `hydrant query <pipelineFile> "<sql>"` to run it again.
  */
 export async function lakeSummary(o: { readonly dataDir: string; readonly lake: LakeConfig; readonly pipelineFile: string; readonly commandPrefix?: string }): Promise<string[]> {
-  const state = await EmbeddedStateStore.open({ dataDir: o.dataDir, logger: silentLogger });
+  const state = await EmbeddedStateStore.openReadOnly({ dataDir: o.dataDir, logger: silentLogger });
   const store = openObjectStore(o.lake, o.dataDir);
   const q = new LakeQuery({ state, lake: store, cacheDir: join(o.dataDir, 'query-cache') });
   try {
