@@ -52,6 +52,9 @@ test('initial load inside the exported snapshot + concurrent writes = SELECT *',
     const expected = await tableLines(server, 'app', 't');
     assert.equal(actual.length, expected.length, `seed ${seed}: row count (${JSON.stringify(stats)})`);
     assert.deepEqual(actual, expected, `seed ${seed}`);
+    // Snapshot rows and changes share one schema version (built the same way from the catalog).
+    assert.deepEqual(got.schemas.filter((x) => x.table === 't').map((x) => x.version), [1]);
+    assert.ok(events.every((e) => e.schemaVersion === 1));
     // Every chunk is checkpointed as done.
     const tables = await loadTables(tc.ctx.state, 'pg');
     const plan = tables.find((x) => x.plan.table === 't');
