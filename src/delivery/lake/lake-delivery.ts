@@ -35,7 +35,7 @@ import { ObjectNotifier } from './object-notifier.ts';
 import { ObjectWriter } from './object-writer.ts';
 import { Router, routingKey, type RoutingSettings } from './router.ts';
 import { PartitionBuffer } from './partition-buffer.ts';
-import { CHANGE_META, changeColumns, EVENT_COLUMNS, SchemaResolver, UNCHANGED_COLUMN } from './rows.ts';
+import { CHANGE_META, changeColumns, EVENT_COLUMNS, OPTIONAL_CHANGE_COLUMNS, optionalChangeColumns, SchemaResolver } from './rows.ts';
 
 /** Too many open partitions and `on_partition_limit: fail`. */
 export class PartitionLimitError extends HydrantError {
@@ -273,12 +273,13 @@ export class LakeDelivery implements Delivery {
 
   async #columnsOf(b: PartitionBuffer): Promise<OutputColumn[]> {
     if (b.kind === 'events') return [...EVENT_COLUMNS];
-    const cols = changeColumns(b.schema, b.images(), b.hasUnchanged);
+    const optional = { unchanged: b.hasUnchanged, oldKey: b.hasOldKey };
+    const cols = changeColumns(b.schema, b.images(), optional);
     if (this.#c.layout !== 'dms') return cols;
-    const data = cols.filter((c) => c.name !== UNCHANGED_COLUMN.name && !CHANGE_META.some((m) => m.name === c.name));
+    const data = cols.filter((c) => !OPTIONAL_CHANGE_COLUMNS.has(c.name) && !CHANGE_META.some((m) => m.name === c.name));
     const head: OutputColumn[] = [{ name: 'Op', type: { kind: 'string' } }];
     if (this.#c.dms_commit_timestamp) head.push({ name: '_dms_commit_timestamp', type: { kind: 'timestamptz' } });
-    return [...head, ...data, ...CHANGE_META, ...(b.hasUnchanged ? [UNCHANGED_COLUMN] : [])];
+    return [...head, ...data, ...CHANGE_META, ...optionalChangeColumns(optional)];
   }
 
   /** Schema-version ops for the catalog when this buffer's version is new there. */
@@ -291,8 +292,8 @@ export class LakeDelivery implements Delivery {
     if (versions.some((v) => v.version === b.schemaVersion)) return [];
     const prev = versions.filter((v) => v.version < b.schemaVersion).at(-1);
     const why = prev === undefined ? undefined : incompatibility(prev.columns, columns);
-    // `_unchanged` is in some objects only; the version's column list stays the same whichever object registers it.
-    const entry: CatalogTableVersion = { table: b.table, version: b.schemaVersion, columns: columns.filter((c) => c.name !== UNCHANGED_COLUMN.name).map((c) => ({ name: c.name, type: c.type })), registeredAt: this.#now(), ...(why === undefined || prev === undefined ? {} : { incompatibleWith: prev.version }) };
+    // `_unchanged` and `_old_key` are in some objects only; the version's column list stays the same whichever object registers it.
+    const entry: CatalogTableVersion = { table: b.table, version: b.schemaVersion, columns: columns.filter((c) => !OPTIONAL_CHANGE_COLUMNS.has(c.name)).map((c) => ({ name: c.name, type: c.type })), registeredAt: this.#now(), ...(why === undefined || prev === undefined ? {} : { incompatibleWith: prev.version }) };
     if (why !== undefined) this.#d.logger.warn(`lake: table ${b.table} schema version ${b.schemaVersion} is incompatible with version ${prev?.version} (${why}); it starts a new schema version and the pipeline goes on. Queries read the column with a common type (e.g. text).`, { table: b.table, version: b.schemaVersion });
     versions.push(entry);
     versions.sort((x, y) => x.version - y.version);

@@ -8,7 +8,7 @@ import type { TableSchema } from '../../core/schema.ts';
 import { Timestamp, type Row, type Value } from '../../core/values.ts';
 import type { StreamRecord } from '../../stream/stream-log.ts';
 import type { RowSource } from '../formats/format.ts';
-import { dmsOp, imageOf, unchangedOf } from './rows.ts';
+import { dmsOp, imageOf, oldKeyOf, unchangedOf } from './rows.ts';
 
 export class PartitionBuffer implements RowSource {
   /** Buffer identity: prefix + table + schema version (same on every replay of the records). */
@@ -29,6 +29,8 @@ export class PartitionBuffer implements RowSource {
   bytes = 0;
   /** Whether some buffered change left columns out (TOAST-unchanged): the object gets `_unchanged`. */
   hasUnchanged = false;
+  /** Whether some buffered update changed the key: the object gets `_old_key`. */
+  hasOldKey = false;
   minTime = Infinity;
   maxTime = -Infinity;
 
@@ -60,7 +62,10 @@ export class PartitionBuffer implements RowSource {
   add(record: StreamRecord, envelope: Envelope, time: number): void {
     this.records.push(record);
     this.envelopes.push(envelope);
-    if (envelope.op !== 'event' && envelope.unchanged !== undefined && envelope.unchanged.length > 0) this.hasUnchanged = true;
+    if (envelope.op !== 'event') {
+      if (envelope.unchanged !== undefined && envelope.unchanged.length > 0) this.hasUnchanged = true;
+      if (!this.hasOldKey && oldKeyOf(envelope) !== null) this.hasOldKey = true;
+    }
     // Decoded envelopes take a few times their JSON size in V8; this estimate keeps the budget honest.
     this.bytes += record.data.byteLength * 3 + 64;
     if (time < this.minTime) this.minTime = time;
@@ -96,6 +101,7 @@ export class PartitionBuffer implements RowSource {
       case 'Op': return dmsOp(e.op);
       case '_dms_commit_timestamp': return e.source.commitTime;
       case '_unchanged': return unchangedOf(e);
+      case '_old_key': return oldKeyOf(e);
       default: return imageOf(e)[column] ?? null;
     }
   }

@@ -7,7 +7,7 @@
 import type { ChangeEvent, Envelope } from '../../core/change-event.ts';
 import type { ColumnType, TableSchema } from '../../core/schema.ts';
 import { loadSchema, tableId } from '../../core/schema.ts';
-import { DateValue, Decimal, Interval, JsonText, Timestamp, TimeValue, type Row, type Value } from '../../core/values.ts';
+import { DateValue, Decimal, Interval, JsonText, Timestamp, TimeValue, valuesEqual, valueToJson, type Row, type Value } from '../../core/values.ts';
 import type { StateStore } from '../../state/state-store.ts';
 import type { OutputColumn } from '../formats/format.ts';
 
@@ -31,6 +31,25 @@ export const UNCHANGED_COLUMN: OutputColumn = { name: '_unchanged', type: { kind
 /** Value of {@link UNCHANGED_COLUMN} for a change: null when every column is in its row image. */
 export function unchangedOf(e: ChangeEvent): string | null {
   return e.unchanged !== undefined && e.unchanged.length > 0 ? JSON.stringify(e.unchanged) : null;
+}
+
+/**
+ * The old key of an `update` that changed the primary key, as the lossless JSON of the key's
+ * columns (`{"id":{"$i":"7"}}`). Written after {@link UNCHANGED_COLUMN}, only in objects holding
+ * such an update, so the merge can remove the row under its old key. (PostgreSQL sends key
+ * changes as delete + insert and never needs it; sources that send one update do.)
+ */
+export const OLD_KEY_COLUMN: OutputColumn = { name: '_old_key', type: { kind: 'string' } };
+
+/** Value of {@link OLD_KEY_COLUMN} for a change: null unless it is an update whose `before` has another key. */
+export function oldKeyOf(e: ChangeEvent): string | null {
+  if (e.op !== 'update' || e.before === null) return null;
+  const before = e.before;
+  const cols = Object.keys(e.key);
+  if (cols.length === 0 || !cols.every((c) => c in before) || cols.every((c) => valuesEqual(before[c] ?? null, e.key[c] ?? null))) return null;
+  const old: Row = {};
+  for (const c of cols) old[c] = before[c] ?? null;
+  return valueToJson(old);
 }
 
 /** Columns of an event row. */
@@ -81,14 +100,29 @@ export class SchemaResolver {
   }
 }
 
+/** Optional change columns an object needs, by what its changes hold. */
+export interface OptionalChangeColumns {
+  /** Some change left columns out (TOAST-unchanged): {@link UNCHANGED_COLUMN}. */
+  readonly unchanged?: boolean;
+  /** Some update changed the key: {@link OLD_KEY_COLUMN}. */
+  readonly oldKey?: boolean;
+}
+
+/** The optional columns, in their order at the end of a change row. */
+export function optionalChangeColumns(o: OptionalChangeColumns): OutputColumn[] {
+  return [...(o.unchanged === true ? [UNCHANGED_COLUMN] : []), ...(o.oldKey === true ? [OLD_KEY_COLUMN] : [])];
+}
+
+/** Names of the optional change columns (never data columns, never in the catalog's version columns). */
+export const OPTIONAL_CHANGE_COLUMNS: ReadonlySet<string> = new Set([UNCHANGED_COLUMN.name, OLD_KEY_COLUMN.name]);
+
 /**
  * Output columns of a change object: metadata, then the schema's columns (or ones inferred from
- * the row images), then {@link UNCHANGED_COLUMN} when `withUnchanged` (some change in the object
- * left columns out).
+ * the row images), then the optional columns the object's changes need ({@link optionalChangeColumns}).
  */
-export function changeColumns(schema: TableSchema | null, rows: Iterable<Row>, withUnchanged = false): OutputColumn[] {
-  const tail = withUnchanged ? [UNCHANGED_COLUMN] : [];
-  const meta = new Set([...CHANGE_META, UNCHANGED_COLUMN].map((c) => c.name));
+export function changeColumns(schema: TableSchema | null, rows: Iterable<Row>, optional: OptionalChangeColumns = {}): OutputColumn[] {
+  const tail = optionalChangeColumns(optional);
+  const meta = new Set([...CHANGE_META.map((c) => c.name), ...OPTIONAL_CHANGE_COLUMNS]);
   if (schema !== null) return [...CHANGE_META, ...schema.columns.filter((c) => !meta.has(c.name)).map((c) => ({ name: c.name, type: c.type })), ...tail];
   const inferred = new Map<string, ColumnType>();
   for (const r of rows) {

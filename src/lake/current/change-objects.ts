@@ -2,7 +2,8 @@
  * Reads the lake delivery's change objects (Parquet or JSONL, see `src/delivery/lake/rows.ts`)
  * back into change events for the merge. A change row is the row image plus `_op`,
  * `_commit_time` and `_position`; an optional `_unchanged` column (a JSON array of column
- * names) carries TOAST-unchanged columns when the delivery writes it.
+ * names) carries TOAST-unchanged columns, and an optional `_old_key` column (the lossless JSON
+ * of the key's columns) the old key of an update that changed the key.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { ChangeEvent, ChangeOp } from '../../core/change-event.ts';
@@ -30,7 +31,7 @@ export async function readChangeObject(o: CatalogObject, deps: { readonly lake: 
 }
 
 interface ChangeRow {
-  readonly meta: { readonly op: unknown; readonly position: unknown; readonly commitTime: unknown; readonly unchanged: unknown };
+  readonly meta: { readonly op: unknown; readonly position: unknown; readonly commitTime: unknown; readonly unchanged: unknown; readonly oldKey: unknown };
   readonly image: Row;
 }
 
@@ -49,6 +50,7 @@ async function parquetRows(o: CatalogObject, deps: { readonly lake: ObjectStore;
     const pos = col('_position');
     const ct = col('_commit_time');
     const un = col('_unchanged');
+    const ok = col('_old_key');
     const data = deps.schema.columns.map((c) => ({ c, values: col(c.name), special: col(c.name + SPECIAL) }));
     const out: ChangeRow[] = [];
     for (let r = 0; r < n; r++) {
@@ -59,7 +61,7 @@ async function parquetRows(o: CatalogObject, deps: { readonly lake: ObjectStore;
         image[d.c.name] = fromChangeValue(d.c.type, d.values[r] ?? null, sp === null ? null : String(sp));
       }
       const ctv = ct?.[r] as { micros?: bigint } | null | undefined;
-      out.push({ meta: { op: op?.[r], position: pos?.[r], commitTime: ctv?.micros === undefined ? undefined : new Timestamp(ctv.micros, true), unchanged: un?.[r] ?? null }, image });
+      out.push({ meta: { op: op?.[r], position: pos?.[r], commitTime: ctv?.micros === undefined ? undefined : new Timestamp(ctv.micros, true), unchanged: un?.[r] ?? null, oldKey: ok?.[r] ?? null }, image });
     }
     return out;
   } finally {
@@ -76,7 +78,7 @@ async function jsonlRows(o: CatalogObject, lake: ObjectStore, schema: TableSchem
     const j = JSON.parse(line) as Record<string, unknown>;
     const image: Row = {};
     for (const k of Object.keys(j)) if (names.has(k)) image[k] = decodeValue(j[k]);
-    out.push({ meta: { op: j['_op'], position: j['_position'], commitTime: decodeValue(j['_commit_time'] ?? null), unchanged: j['_unchanged'] ?? null }, image });
+    out.push({ meta: { op: j['_op'], position: j['_position'], commitTime: decodeValue(j['_commit_time'] ?? null), unchanged: j['_unchanged'] ?? null, oldKey: j['_old_key'] ?? null }, image });
   }
   return out;
 }
@@ -96,8 +98,19 @@ function toEvent(r: ChangeRow, o: CatalogObject, i: number, t: TableRef, schema:
   switch (op as ChangeOp) {
     case 'truncate': return { ...base, op: 'truncate', key: {}, before: null, after: null };
     case 'delete': return { ...base, op: 'delete', key, before: image, after: null };
+    // The old key as `before`: the merge moves the row from it (see CurrentState).
+    case 'update': return { ...base, op: 'update', key, before: parseOldKey(r.meta.oldKey, o.key, i), after: image };
     default: return { ...base, op: op as ChangeOp, key, before: null, after: image };
   }
+}
+
+function parseOldKey(v: unknown, object: string, row: number): Row | null {
+  if (v === null || v === undefined || v === '') return null;
+  const decoded = decodeValue(JSON.parse(String(v)));
+  if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded) || decoded instanceof Uint8Array) {
+    throw new MergeError(`row ${row} of change object ${object} has an _old_key that is not a key (${String(v).slice(0, 80)}); the object is damaged, so it cannot be merged.`, { key: object, row });
+  }
+  return decoded as Row;
 }
 
 function parseUnchanged(v: unknown): string[] {

@@ -1,10 +1,11 @@
 /**
  * The merge of Parquet change objects done entirely in DuckDB: no change event and no table
  * row passes through JavaScript. It applies when every change replaces or removes a whole row
- * — true for every object without an `_unchanged` column (the lake delivery writes one only
- * when a change left TOAST-unchanged columns out; key changes arrive as delete + insert) — and
- * when the key and column types have an exact SQL conversion (see {@link sqlMergeable}); otherwise the merge job falls back to the event path
- * ({@link MergeEngine.merge}), which implements the same semantics.
+ * — true for every object without an `_unchanged` or `_old_key` column (the lake delivery writes
+ * them only when a change left TOAST-unchanged columns out or an update changed the key) — and
+ * when the key and column types have an exact SQL conversion (see {@link sqlMergeable});
+ * otherwise the merge job falls back to the event path ({@link MergeEngine.merge}), which
+ * implements the same semantics.
  *
  * One merge: the new changes (position above the high-water mark) → the last truncate, if any,
  * drops every file and everything before it → the latest change per key (by position) with
@@ -69,7 +70,7 @@ export interface SqlMergeInput {
 
 /**
  * Merges Parquet change objects in SQL. Resolves to undefined when the objects need the event
- * path (a non-Parquet object, or an `_unchanged` column); otherwise to the result and whether
+ * path (a non-Parquet object, or an `_unchanged` or `_old_key` column); otherwise to the result and whether
  * a late object forced a rebuild from every object.
  */
 export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInput): Promise<{ readonly result: MergeResult; readonly rebuilt: boolean } | undefined> {
@@ -83,8 +84,9 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
       for (const o of objs) if (!locals.has(o.key)) locals.set(o.key, await localCopy(d.lake, o.key, d.tmpDir));
       return `[${objs.map((o) => literal((locals.get(o.key) as { path: string }).path)).join(', ')}]`;
     };
-    // Changes that left columns out (`_unchanged`) keep old values: only the event path does that.
-    const partial = async (list: string): Promise<boolean> => (await d.conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${list})`)).getRows().some((r) => r[0] === '_unchanged');
+    // Changes that left columns out (`_unchanged`) keep old values, and key-changing updates
+    // (`_old_key`) move rows: only the event path does those.
+    const partial = async (list: string): Promise<boolean> => (await d.conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${list})`)).getRows().some((r) => r[0] === '_unchanged' || r[0] === '_old_key');
     const pendingFiles = await files(input.pending);
     if (await partial(pendingFiles)) return undefined;
     const hw = head.highWater;

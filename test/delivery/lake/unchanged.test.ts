@@ -81,3 +81,29 @@ for (const format of ['parquet', 'jsonl', 'csv'] as const) {
     });
   }
 }
+
+for (const format of ['parquet', 'jsonl', 'csv'] as const) {
+  test(`${format}: a key-changing update gets _old_key (lossless JSON of the old key) after _unchanged; other updates leave it NULL`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hydrant-oldkey-'));
+    try {
+      const state = new MemoryStateStore();
+      await putSchema(state, ORDERS);
+      const lake = new FsObjectStore(join(dir, 'lake'));
+      const d = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 0, format, compression: 'none' }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics: new Metrics() });
+      await d.start(new StateCommitter(state));
+      const ms = Date.UTC(2024, 0, 2, 3, 0, 0);
+      const moved = orderChange(9, 'update', ms); // before and after both have id 9: the same key
+      const move: ChangeEvent = { ...moved, before: { ...moved.before, id: 3n } };
+      await d.write('s', records('s', [orderChange(3, 'insert', ms), move, partialUpdate(9, ms)], 1));
+      await d.close();
+      const [obj] = (await listObjects(state)).filter((o) => o.kind === 'changes');
+      assert.ok(obj !== undefined);
+      const rows = await read(`SELECT * FROM ${reader(format, lake.pathOf(obj.key))}`);
+      assert.deepEqual(Object.keys(rows[0] ?? {}).slice(-2), ['_unchanged', '_old_key']);
+      assert.deepEqual(rows.map((r) => r['_old_key'] ?? null), [null, '{"id":{"$i":"3"}}', null]);
+      assert.ok(!(await listTableVersions(state))[0]?.columns.some((c) => c.name === '_old_key'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -4,6 +4,7 @@ import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
 import type { ChangeEvent } from '../../../src/core/change-event.ts';
 import { DateValue, Decimal, Timestamp, type Row } from '../../../src/core/values.ts';
 import { MergeJob } from '../../../src/lake/current/merge-job.ts';
+import { oldKeyOf } from '../../../src/delivery/lake/rows.ts';
 import { loadManifest } from '../../../src/lake/current/manifest.ts';
 import { readCurrentRows } from '../../../src/lake/current/current-reader.ts';
 import { MergeError } from '../../../src/lake/current/errors.ts';
@@ -28,8 +29,7 @@ for (const [format, sql] of [['parquet', true], ['parquet', false], ['jsonl', tr
       await fx.close();
     });
     const job = new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir, sql });
-    // Change objects carry the row image, not `unchanged` or the old key of an update, so this
-    // workload sends TOAST-free updates and key changes as delete + insert (see docs/current-state.md).
+    // Whole-row changes only, so every merge can take the SQL path (the next test covers the rest).
     const w = new Workload({ seed, toast: false, keyChangeAsUpdate: false, truncateRate: 0.002, resnapshotRate: 0.002 });
     let merges = 0;
     for (let i = 0; i < 25; i++) {
@@ -48,6 +48,36 @@ for (const [format, sql] of [['parquet', true], ['parquet', false], ['jsonl', tr
     assert.ok(merges > 5);
     const m = await loadManifest(state, table);
     assert.ok(m !== undefined && m.sourceCommitTime !== null);
+  });
+}
+
+for (const format of ['parquet', 'jsonl'] as const) {
+  test(`through the lake delivery (${format}): TOAST-unchanged columns (_unchanged) and key-changing updates (_old_key) merge like the source`, async (t) => {
+    const seed = testSeed(`merge job via lake delivery, unchanged + old key (${format})`);
+    const rand = rng(seed);
+    const state = new MemoryStateStore();
+    await putSchema(state, schema);
+    const fx = await openFixture(state, { buckets: 8 });
+    const pipe = await LakePipeline.open({ state, lake: fx.lake, dataDir: fx.dir, shards: 3, format });
+    t.after(async () => {
+      await pipe.close();
+      await fx.close();
+    });
+    const job = new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir, sql: true });
+    const w = new Workload({ seed, toast: true, keyChangeAsUpdate: true, truncateRate: 0.002, resnapshotRate: 0.002 });
+    let partial = 0;
+    let moves = 0;
+    for (let i = 0; i < 20; i++) {
+      const events = w.next(1 + Math.floor(rand() * 200));
+      partial += events.filter((e) => (e.unchanged?.length ?? 0) > 0).length;
+      moves += events.filter((e) => oldKeyOf(e) !== null).length;
+      await pipe.deliver(events);
+      if (rand() < 0.3) continue;
+      await job.mergeAll();
+      const rows = await readCurrentRows({ state, lake: fx.lake, conn: fx.engine.connection, tmpDir: fx.dir, table, schema });
+      assert.deepEqual(canonRows(rows, schema), canonRows(w.truth.values(), schema), `seed ${seed}, round ${i}`);
+    }
+    assert.ok(partial > 0 && moves > 0, `the workload sent TOAST-unchanged columns (${partial}) and key-changing updates (${moves})`);
   });
 }
 
