@@ -4,10 +4,12 @@
  * Pull-based, so memory is bounded by one batch per source: `next()` is called again only
  * after the previous batch is appended (fsync'd), its position committed and acknowledged.
  * Per batch, in this order:
- *   1. new table schemas are recorded in the state store (events must never name a schema
- *      version a reader cannot find);
- *   2. source-edge transforms run; failures go to the lake's error prefix;
- *   3. the events are appended to the stream (durable when `append` resolves);
+ *   1. new table schemas, mapped through the source-edge transforms, are recorded in the state
+ *      store (events must never name a schema version a reader cannot find; see edge-schemas.ts);
+ *   2. source-edge transforms run; failures go to `errors/<source>/processing-failed/`;
+ *   3. the events are checked against their recorded schemas (a column the schema lacks stops
+ *      the pipeline: the lake would drop it) and appended to the stream (durable when
+ *      `append` resolves);
  *   4. `sources/<name>/position` and the per-shard sequences commit in one state transaction;
  *   5. `source.ack(position)` lets the source release the data upstream.
  * A crash between 3 and 4 is repaired on start by {@link recoverSourcePosition}: the source
@@ -18,12 +20,12 @@ import { encodeEnvelope, partitionKeyOf, type Envelope } from '../core/change-ev
 import { crashPoint } from '../core/crash.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
-import { schemaKey } from '../core/schema.ts';
 import type { Source, SourceBatch } from '../sources/source.ts';
 import type { StateOp, StateStore, StateValue } from '../state/state-store.ts';
 import type { PutRecord, StreamLog } from '../stream/stream-log.ts';
 import type { TransformItem } from '../transforms/transform.ts';
 import { withBackoff } from './backoff.ts';
+import { EdgeSchemas } from './edge-schemas.ts';
 import type { ErrorSink } from './error-sink.ts';
 import { recoverSourcePosition } from './source-recovery.ts';
 import { sourcePositionKey, sourceShardsKey } from './state-keys.ts';
@@ -47,7 +49,7 @@ export interface SourceLoopDeps {
 /** Runs one source until stopped (or caught up in `untilCaughtUp` mode). */
 export class SourceLoop {
   readonly #d: SourceLoopDeps;
-  readonly #knownSchemas = new Set<string>();
+  readonly #schemas: EdgeSchemas;
   #shards: Record<string, string> = {};
   #committed: string | null = null;
   /** Positions found in the stream by recovery (dropped when re-sent), until the committed position passes `#pendingMax`. */
@@ -59,6 +61,7 @@ export class SourceLoop {
 
   constructor(deps: SourceLoopDeps) {
     this.#d = deps;
+    this.#schemas = new EdgeSchemas(deps.name, deps.transforms, deps.state, deps.logger);
   }
 
   /** true once the source reported caughtUp with an empty batch (and nothing since). */
@@ -108,7 +111,7 @@ export class SourceLoop {
     if (fresh.length < batch.events.length) {
       d.metrics.inc('hydrant_source_duplicates_dropped_total', 'Events a source re-sent at or below its durable position (dropped, not appended again).', { source: d.name }, batch.events.length - fresh.length);
     }
-    await this.#recordSchemas(batch);
+    await this.#schemas.record(batch.schemas);
     const now = Date.now();
     const items: TransformItem[] = fresh.map((envelope, i) => ({ id: String(i), envelope, arrivalTime: now }));
     const out = await applyChain(d.transforms, items);
@@ -123,7 +126,11 @@ export class SourceLoop {
         context: { source: d.name, stream: d.stream },
       })));
     }
-    if (out.items.length > 0) await this.#append(out.items.map((i) => i.envelope));
+    if (out.items.length > 0) {
+      const events = out.items.map((i) => i.envelope);
+      await this.#schemas.check(events);
+      await this.#append(events);
+    }
     crashPoint('runner.after-append-before-position');
     // The committed position never moves backwards, even when a source re-sends old batches.
     const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
@@ -167,22 +174,6 @@ export class SourceLoop {
     if (!pending && this.#pendingMax !== null) {
       this.#pendingMax = null;
       this.#found = new Set();
-    }
-  }
-
-  async #recordSchemas(batch: SourceBatch): Promise<void> {
-    const d = this.#d;
-    if (batch.schemas === undefined || batch.schemas.length === 0) return;
-    const ops: StateOp[] = [];
-    for (const s of batch.schemas) {
-      const key = schemaKey(s, s.version);
-      if (this.#knownSchemas.has(key)) continue;
-      if ((await d.state.get(key)) === undefined) ops.push({ type: 'put', key, value: s as unknown as StateValue });
-      this.#knownSchemas.add(key);
-    }
-    if (ops.length > 0) {
-      await d.state.commit(ops);
-      d.logger.info('recorded table schemas', { source: d.name, schemas: ops.map((o) => o.key) });
     }
   }
 }

@@ -39,4 +39,11 @@ export interface Transform {
    * the schema is unchanged.
    */
   mapSchema?(schema: TableSchema): TableSchema | null;
+  /**
+   * Optional: true when the columns this transform outputs depend on the values (`flatten`,
+   * `function`), so no schema can describe them in advance. A source edge holding such a
+   * transform records no table schemas: the lake then infers column types from the values, so
+   * nothing is dropped. Absent means false.
+   */
+  readonly columnsFromValues?: boolean;
 }

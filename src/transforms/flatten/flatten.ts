@@ -39,6 +39,8 @@ const BIG_NUMBER_RE = /(?<![\w.])-?\d{16,}/;
 
 /** Flattens rows. */
 export class FlattenTransform implements Transform {
+  /** The output columns depend on the values (see `Transform.columnsFromValues`). */
+  readonly columnsFromValues = true;
   readonly #c: FlattenConfig;
   readonly #tables: (t: TableRef) => boolean;
   readonly #columns: (c: string) => boolean;

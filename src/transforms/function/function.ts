@@ -45,6 +45,8 @@ export interface FunctionTransformOptions {
 
 /** Runs a user function over batches. */
 export class FunctionTransform implements Transform {
+  /** The output columns depend on the values (see `Transform.columnsFromValues`). */
+  readonly columnsFromValues = true;
   readonly #c: FunctionConfig;
   readonly #o: FunctionTransformOptions;
   readonly #pool: WorkerPool;

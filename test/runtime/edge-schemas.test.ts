@@ -1,0 +1,161 @@
+/**
+ * Schemas through source-edge transforms, end to end: generator -> anonymize (drop,
+ * generalize to age) -> rename (table and column) -> add -> stream -> lake (Parquet), read
+ * back with DuckDB through the lake's query path. The lake's columns and values must be
+ * exactly what the transforms produced: nothing renamed, added or retyped may be dropped.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChangeEvent } from '../../src/core/change-event.ts';
+import type { ComponentContext } from '../../src/core/component.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
+import { latestSchema } from '../../src/core/schema.ts';
+import type { Row } from '../../src/core/values.ts';
+import { FsObjectStore } from '../../src/lake/fs/fs-object-store.ts';
+import { LakeQuery } from '../../src/lake/query/lake-query.ts';
+import { EmbeddedStateStore } from '../../src/state/embedded/embedded-state-store.ts';
+import { MemoryStateStore } from '../../src/state/memory-state-store.ts';
+import { runtimeSpecFromPlain, type PlainPipeline } from '../../src/runtime/build.ts';
+import { EdgeSchemas, SchemaMismatchError } from '../../src/runtime/edge-schemas.ts';
+import { PipelineRunner } from '../../src/runtime/pipeline-runner.ts';
+import { generatorSchemas } from '../../src/sources/generator/tables.ts';
+import { Workload } from '../../src/sources/generator/workload.ts';
+import { transformKinds } from '../../src/transforms/registry.ts';
+import type { Transform, TransformItem } from '../../src/transforms/transform.ts';
+
+const SEED = 2024;
+const COUNT = 1500;
+console.log(`edge schemas test seed=${SEED}`);
+
+const TRANSFORMS = {
+  pii: { type: 'anonymize', rules: [{ tables: ['customers'], columns: ['address'], action: 'drop' }, { tables: ['customers'], columns: ['birth_date'], action: 'generalize', to: 'age' }] },
+  names: { type: 'rename', tables: [{ from: 'public.customers', to: 'clients' }], columns: [{ tables: ['customers'], from: 'name', to: 'full_name' }] },
+  meta: { type: 'add', columns: [{ tables: ['clients'], name: 'env', value: 'constant', constant: 'prod' }, { tables: ['clients'], name: 'op_letter', value: 'op_code' }] },
+} as const;
+
+/** The transforms of the pipeline, applied in-process to the generator's events: what the lake must hold. */
+async function expectedRows(plain: PlainPipeline, dir: string): Promise<Map<string, Row>> {
+  const spec = runtimeSpecFromPlain(plain, dir);
+  const chain: Transform[] = [];
+  for (const name of ['pii', 'names', 'meta']) {
+    const t = spec.transforms[name]!;
+    const d = transformKinds.find((k) => k.kind === t.type)!;
+    chain.push(await d.create(t.config, { name, pipeline: 'x', dataDir: dir, state: new MemoryStateStore(), logger: silentLogger, metrics: new Metrics() } as unknown as ComponentContext));
+  }
+  const w = new Workload(SEED, { source: 'shop', database: 'shop', schema: 'public', startMillis: Date.parse('2024-01-01T00:00:00Z') });
+  let items: TransformItem[] = Array.from({ length: COUNT }, (_, i) => ({ id: String(i), envelope: w.next(), arrivalTime: 0 }));
+  for (const t of chain) {
+    const r = await t.apply(items);
+    assert.equal(r.failed.length, 0);
+    items = r.items;
+    await t.close();
+  }
+  const out = new Map<string, Row>();
+  for (const { envelope: e } of items) {
+    if (e.op === 'event' || e.source.table !== 'clients') continue;
+    const c = e as ChangeEvent;
+    out.set(c.source.position, (c.op === 'delete' ? (c.before ?? c.key) : c.after) as Row);
+  }
+  return out;
+}
+
+test('renamed, added, dropped and generalized (age) columns on a source edge reach the Parquet lake as the transforms produced them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hydrant-edge-schemas-'));
+  try {
+    const plain: PlainPipeline = {
+      name: 'edge-schemas',
+      lake: { type: 'fs', path: 'lake' },
+      streams: { changes: { shards: 2 } },
+      sources: { shop: { type: 'generator', stream: 'changes', seed: SEED, count: COUNT, transforms: ['pii', 'names', 'meta'] } },
+      transforms: TRANSFORMS,
+      deliveries: { lake: { type: 'lake', stream: 'changes', format: 'parquet', compression: 'zstd', buffer_interval_s: 0 } },
+    };
+    const runner = await PipelineRunner.open(runtimeSpecFromPlain(plain, dir), { untilCaughtUp: true, logger: silentLogger });
+    assert.equal((await runner.run()).reason, 'caught-up');
+
+    const expected = await expectedRows(plain, dir);
+    assert.ok(expected.size > 50, `the workload has customers (${expected.size})`);
+
+    const state = await EmbeddedStateStore.open({ dataDir: dir, logger: silentLogger });
+    const q = new LakeQuery({ state, lake: new FsObjectStore(join(dir, 'lake')), cacheDir: join(dir, 'query-cache') });
+    try {
+      const schema = await latestSchema(state, { source: 'shop', schema: 'public', table: 'clients' });
+      assert.ok(schema !== undefined, 'the schema is recorded under the renamed table');
+      assert.deepEqual(schema.columns.map((c) => `${c.name}:${c.type.kind}`), ['id:int64', 'full_name:string', 'email:string', 'phone:string', 'birth_date:int32', 'created_at:timestamptz', 'env:string', 'op_letter:string']);
+      assert.equal(await latestSchema(state, { source: 'shop', schema: 'public', table: 'customers' }), undefined, 'no schema under the old name');
+
+      const res = await q.run('SELECT * FROM shop.public.clients_changes');
+      // Hive partition columns (year, month, ...) come from the object keys, not the objects.
+      const data = res.columns.filter((c) => !c.startsWith('_') && !['year', 'month', 'day', 'hour'].includes(c));
+      assert.deepEqual(data, ['id', 'full_name', 'email', 'phone', 'birth_date', 'created_at', 'env', 'op_letter']);
+      const types = await q.run(`SELECT column_name, column_type FROM (DESCRIBE SELECT birth_date, id FROM shop.public.clients_changes)`);
+      assert.deepEqual(types.rows.map((r) => `${String(r['column_name'])}:${String(r['column_type'])}`), ['birth_date:INTEGER', 'id:BIGINT']);
+
+      assert.equal(res.rows.length, expected.size, 'one lake row per customer change');
+      let ages = 0;
+      for (const row of res.rows) {
+        const want = expected.get(String(row['_position']));
+        assert.ok(want !== undefined, `unexpected position ${String(row['_position'])}`);
+        for (const c of ['id', 'full_name', 'email', 'phone', 'env', 'op_letter', 'birth_date']) {
+          const w: Row[string] = want[c] ?? null;
+          assert.equal(row[c] === null ? null : String(row[c]), w === null ? null : String(w), `${c} at ${String(row['_position'])}`);
+        }
+        if (row['birth_date'] !== null) ages++;
+      }
+      assert.ok(ages > 0, 'some ages are set');
+    } finally {
+      await q.close();
+      await state.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a source edge with a transform whose columns depend on the values (flatten) records no schema: the lake infers the columns, nothing is dropped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hydrant-edge-schemaless-'));
+  try {
+    const plain: PlainPipeline = {
+      name: 'edge-schemaless',
+      lake: { type: 'fs', path: 'lake' },
+      streams: { changes: { shards: 1 } },
+      sources: { shop: { type: 'generator', stream: 'changes', seed: SEED, count: 400, transforms: ['names', 'flat'] } },
+      transforms: { names: TRANSFORMS.names, flat: { type: 'flatten' } },
+      deliveries: { lake: { type: 'lake', stream: 'changes', format: 'parquet', compression: 'zstd', buffer_interval_s: 0 } },
+    };
+    const runner = await PipelineRunner.open(runtimeSpecFromPlain(plain, dir), { untilCaughtUp: true, logger: silentLogger });
+    assert.equal((await runner.run()).reason, 'caught-up');
+    const state = await EmbeddedStateStore.open({ dataDir: dir, logger: silentLogger });
+    const q = new LakeQuery({ state, lake: new FsObjectStore(join(dir, 'lake')), cacheDir: join(dir, 'query-cache') });
+    try {
+      assert.equal((await state.list('schemas/')).length, 0, 'no schema recorded');
+      const res = await q.run('SELECT * FROM shop.public.clients_changes');
+      assert.ok(res.rows.length > 0);
+      assert.ok(res.columns.includes('full_name') && !res.columns.includes('name'), res.columns.join(','));
+      assert.ok(res.rows.every((r) => typeof r['full_name'] === 'string' && r['full_name'] !== ''), 'renamed column kept its values');
+    } finally {
+      await q.close();
+      await state.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a change holding a column its recorded schema lacks stops the pipeline before it is stored (a schema recorded by an earlier configuration)', async () => {
+  const state = new MemoryStateStore();
+  const w = new Workload(SEED, { source: 'shop', database: 'shop', schema: 'public', startMillis: Date.parse('2024-01-01T00:00:00Z') });
+  let e = w.next();
+  while (e.source.table !== 'customers' || e.after === null) e = w.next();
+  // An earlier run (no transforms) recorded the source's own schema.
+  const earlier = new EdgeSchemas('shop', [], state, silentLogger);
+  await earlier.record(generatorSchemas('shop', 'shop', 'public'));
+  await earlier.check([e]);
+  const renamed = { ...e, after: { ...e.after, full_name: e.after['name'] ?? null } } as ChangeEvent;
+  const now = new EdgeSchemas('shop', [], state, silentLogger);
+  await assert.rejects(now.check([renamed]), (err: unknown) => err instanceof SchemaMismatchError && /holds column "full_name"/.test(err.message));
+});
