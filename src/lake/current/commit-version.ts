@@ -6,6 +6,7 @@
 import { crashPoint } from '../../core/crash.ts';
 import type { StateStore, StateValue } from '../../state/state-store.ts';
 import { manifestKeys, type Manifest, type ManifestFile } from './manifest.ts';
+import type { TableMarks } from './shard-marks.ts';
 
 /** What a merge produced, to be committed on top of `head`. */
 export interface NewVersion {
@@ -18,6 +19,8 @@ export interface NewVersion {
   readonly sourceCommitTime: string | null;
   readonly checkpoint: StateValue;
   readonly now: number;
+  /** Per-shard marks of the new version; undefined drops them (a merge of bare events cannot keep them exact). */
+  readonly marks?: TableMarks | undefined;
 }
 
 /** Commits the new version and returns its manifest and how many old files it kept. */
@@ -38,7 +41,9 @@ export async function commitVersion(state: StateStore, v: NewVersion): Promise<{
     rows: files.reduce((n, f) => n + f.rows, 0),
     checkpoint: v.checkpoint,
     committedAt: new Date(v.now).toISOString(),
-    sourceCommitTime: v.sourceCommitTime ?? head.sourceCommitTime,
+    // A lagging shard's changes can be older than what the table shows: keep the newest.
+    sourceCommitTime: v.sourceCommitTime === null || (head.sourceCommitTime !== null && head.sourceCommitTime > v.sourceCommitTime) ? head.sourceCommitTime : v.sourceCommitTime,
+    ...(v.marks === undefined ? {} : { marks: v.marks }),
   };
   const replaced = head.files.filter((f) => v.rewritten.has(f.bucket)).map((f) => f.key);
   crashPoint('current.merge.files-written');

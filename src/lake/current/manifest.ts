@@ -15,6 +15,7 @@
  */
 import type { StateStore, StateValue } from '../../state/state-store.ts';
 import { tableId } from '../../core/schema.ts';
+import type { TableMarks } from './shard-marks.ts';
 
 /** Identifies a captured table. */
 export interface TableRef {
@@ -58,6 +59,12 @@ export interface Manifest {
   readonly committedAt: string;
   /** Commit time of the newest merged change in the source (ISO 8601), or null. */
   readonly sourceCommitTime: string | null;
+  /**
+   * Per-shard high-water marks (`shard-marks.ts`), written by the merge job; absent in
+   * manifests from before them and after a merge of bare events, where the table-wide
+   * `highWater` is the only (conservative) guide.
+   */
+  readonly marks?: TableMarks;
 }
 
 /** Files a version replaced, with when; deleted once the grace period has passed. */

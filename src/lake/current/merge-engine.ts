@@ -4,7 +4,7 @@
  * one conditional state-store commit.
  *
  * Steps of {@link MergeEngine.merge}: order the batch and drop what the table already has
- * (high-water position); plan which buckets it touches; for each group of buckets either let
+ * (high-water position, unless the merge job chose the events by per-shard marks); plan which buckets it touches; for each group of buckets either let
  * DuckDB apply the latest change per key (whole-row changes) or load the bucket files, apply
  * the changes with {@link CurrentState} (TOAST-unchanged columns, key moves) and write new
  * files under fresh names; then commit the new manifest, the `head` pointer and the list of replaced files in
@@ -37,6 +37,7 @@ import { rewriteBuckets } from './bucket-rewrite.ts';
 import { commitVersion } from './commit-version.ts';
 import { recordMerge } from './merge-metrics.ts';
 import { mergeChangeObjectsSql, type SqlMergeInput } from './sql-merge.ts';
+import type { TableMarks } from './shard-marks.ts';
 
 /** Crash points of a merge, for kill -9 tests. */
 export const MERGE_CRASH_POINTS = ['current.merge.files-written', 'current.merge.manifest-committed'] as const;
@@ -75,6 +76,12 @@ export interface MergeInput {
    * changes older than what the table already shows.
    */
   readonly rebuild?: boolean;
+  /**
+   * Per-shard marks of the new version, from the merge job, which has already chosen the
+   * events to apply shard by shard (`shard-marks.ts`): with them, events are not skipped by
+   * the table-wide high water. Without them, they are, and the new manifest keeps no marks.
+   */
+  readonly marks?: TableMarks;
 }
 
 /** What a merge did. */
@@ -125,7 +132,7 @@ export class MergeEngine {
     const id = tableId(table);
     const now = this.#opts.now ?? Date.now;
     const head = (await loadManifest(this.#opts.state, table)) ?? emptyManifest(table, this.#opts.buckets ?? 16);
-    const { ordered, skipped } = orderChanges(input.events, input.rebuild === true ? undefined : (head.highWater ?? undefined));
+    const { ordered, skipped } = orderChanges(input.events, input.rebuild === true || input.marks !== undefined ? undefined : (head.highWater ?? undefined));
     const stats: ApplyStats = { applied: 0, skipped, truncates: 0, missingPrevious: 0 };
     if (ordered.length === 0 && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
       return { version: head.version, committed: false, stats, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 }, lagSeconds: null, path: 'events' };
@@ -178,7 +185,7 @@ export class MergeEngine {
     }
     const newest = ordered.length > 0 ? (ordered[ordered.length - 1] as ChangeEvent) : undefined;
     const { manifest: next, kept } = await commitVersion(this.#opts.state, {
-      head, rewritten, written, schemaVersion: schema.version, highWater: newest?.source.position ?? null, sourceCommitTime: newest?.source.commitTime.toISOString() ?? null, checkpoint: input.checkpoint, now: now(),
+      head, rewritten, written, schemaVersion: schema.version, highWater: newest?.source.position ?? null, sourceCommitTime: newest?.source.commitTime.toISOString() ?? null, checkpoint: input.checkpoint, now: now(), marks: input.marks,
     });
     let oldest = Infinity;
     for (const e of ordered) oldest = Math.min(oldest, e.source.commitTime.toMillis());
@@ -191,7 +198,7 @@ export class MergeEngine {
    * Merges Parquet change objects entirely in DuckDB when they allow it (see `sql-merge.ts`);
    * resolves to undefined when they need {@link MergeEngine.merge} instead.
    */
-  async mergeChangeObjects(input: SqlMergeInput): Promise<{ readonly result: MergeResult; readonly rebuilt: boolean } | undefined> {
+  async mergeChangeObjects(input: SqlMergeInput): Promise<{ readonly result: MergeResult; readonly rebuilt: string | undefined } | undefined> {
     return mergeChangeObjectsSql({ state: this.#opts.state, lake: this.#opts.lake, conn: this.#conn, tmpDir: this.#opts.tmpDir, buckets: this.#opts.buckets ?? 16, metrics: this.#opts.metrics, now: this.#opts.now ?? Date.now, graceMs: this.#opts.graceMs ?? 600_000 }, input);
   }
 

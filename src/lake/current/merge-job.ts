@@ -4,10 +4,13 @@
  * entries already merged, stored in the table's manifest so that it moves atomically with the
  * table), and merges them with the {@link MergeEngine}.
  *
- * Change objects normally arrive in position order. When one arrives late — holding changes
- * at or below what the table already shows (possible when a table's partition buffers flush
- * out of order) — applying it on top would be wrong and skipping it would lose it, so the job
- * rebuilds the table from every change object of the table (the history is kept in the lake).
+ * Shards commit change objects on their own, so objects of different shards interleave in
+ * position; that is fine, since a key's changes all go to one shard (`shard-marks.ts`). When an
+ * object is truly late — it holds changes at or below what its own shard already merged
+ * (possible when a table's partition buffers flush out of order), or one of the cross-shard
+ * cases `shard-marks.ts` lists — applying it on top would be wrong and skipping it would lose
+ * it, so the job rebuilds the table from every change object of the table (the history is kept
+ * in the lake).
  */
 import { latestSchema, loadSchema, type TableSchema } from '../../core/schema.ts';
 import { HydrantError } from '../../core/errors.ts';
@@ -22,6 +25,8 @@ import { compactedSources } from './compaction-records.ts';
 import { loadManifest, type TableRef } from './manifest.ts';
 import type { MergeEngine, MergeResult } from './merge-engine.ts';
 import { MergeError } from './errors.ts';
+import { orderChanges } from './current-state.ts';
+import { advanceMarks, crossShardChanges, crossShardReason, dropAtOrBelow, lateReason, newest, NO_MARKS, rangeOfEvents, shardOf, startingMarks, type TableMarks } from './shard-marks.ts';
 
 /** The merge job's checkpoint, kept in each manifest. */
 export interface MergeCheckpoint {
@@ -119,25 +124,37 @@ export class MergeJob {
     const objects = entries.map((e) => e.object);
     const checkpoint: MergeCheckpoint = { objects: entries.map((e) => e.key) };
     if (pending.length === 0) return { table: id, objects: 0, rebuilt: false, result: undefined };
+    const start = startingMarks(head, entries.filter((e) => merged.has(e.key)).map((e) => shardOf(e.object)));
     // Whole-row Parquet changes (everything the lake delivery writes today): all in DuckDB.
     let version = head?.schemaVersion ?? 0;
     for (const o of entries) version = Math.max(version, o.object.schemaVersion);
     const schema = await loadSchema(this.#state, t, version);
     if (schema !== undefined && this.#sql) {
-      const r = await this.#engine.mergeChangeObjects({ table: t, schema, pending, all: objects, checkpoint: checkpoint as unknown as StateValue });
+      const r = await this.#engine.mergeChangeObjects({ table: t, schema, pending, all: objects, checkpoint: checkpoint as unknown as StateValue, marks: start });
       if (r !== undefined) {
-        if (r.rebuilt) this.#logger?.warn('change object arrived after newer changes were merged: rebuilt the current-state table from its history', { table: id, objects: objects.length });
-        return { table: id, objects: r.rebuilt ? objects.length : pending.length, rebuilt: r.rebuilt, result: r.result };
+        if (r.rebuilt !== undefined) this.#logger?.warn('change object arrived after newer changes were merged: rebuilt the current-state table from its history', { table: id, objects: objects.length, why: r.rebuilt });
+        return { table: id, objects: r.rebuilt !== undefined ? objects.length : pending.length, rebuilt: r.rebuilt !== undefined, result: r.result };
       }
     }
-    let events = await this.#read(pending, t);
-    const hw = head?.highWater ?? null;
-    const late = hw !== null && events.some((e) => e.source.position <= hw);
-    if (late) {
-      this.#logger?.warn('change object arrived after newer changes were merged: rebuilding the current-state table from its history', { table: id, objects: objects.length });
-      events = await this.#read(objects, t);
+    const perObject = await this.#read(pending, t);
+    const ranges = perObject.map(([o, ev]) => rangeOfEvents(shardOf(o), ev));
+    const floor = dropAtOrBelow(head);
+    let events = perObject.flatMap(([, ev]) => (floor === null ? ev : ev.filter((e) => e.source.position > floor)));
+    const pk = schema?.primaryKey ?? [];
+    const cross = crossShardChanges(orderChanges(events, undefined).ordered, pk, id);
+    const why = lateReason(head, ranges) ?? crossShardReason(head, cross);
+    let marks: TableMarks;
+    if (why !== undefined) {
+      this.#logger?.warn('change object arrived after newer changes were merged: rebuilding the current-state table from its history', { table: id, objects: objects.length, why });
+      const every = await this.#read(objects, t);
+      events = every.flatMap(([, ev]) => ev);
+      const all = crossShardChanges(orderChanges(events, undefined).ordered, pk, id);
+      marks = advanceMarks(NO_MARKS, every.map(([o, ev]) => rangeOfEvents(shardOf(o), ev)), newest(all.orphan, all.lastMove));
+    } else {
+      marks = advanceMarks(start, ranges, newest(cross.orphan, cross.lastMove));
     }
-    const result = await this.#engine.merge({ table: t, events, checkpoint: checkpoint as unknown as StateValue, schema: (v) => loadSchema(this.#state, t, v), rebuild: late });
+    const late = why !== undefined;
+    const result = await this.#engine.merge({ table: t, events, checkpoint: checkpoint as unknown as StateValue, schema: (v) => loadSchema(this.#state, t, v), rebuild: late, marks });
     return { table: id, objects: late ? objects.length : pending.length, rebuilt: late, result };
   }
 
@@ -159,8 +176,9 @@ export class MergeJob {
     }
   }
 
-  async #read(objects: readonly CatalogObject[], t: TableRef): Promise<ChangeEvent[]> {
-    const out: ChangeEvent[] = [];
+  /** Events of each object, objects in commit order. */
+  async #read(objects: readonly CatalogObject[], t: TableRef): Promise<Array<[CatalogObject, ChangeEvent[]]>> {
+    const out: Array<[CatalogObject, ChangeEvent[]]> = [];
     const schemas = new Map<number, TableSchema>();
     for (const o of [...objects].sort((a, b) => a.committedAt - b.committedAt)) {
       let schema = schemas.get(o.schemaVersion);
@@ -169,7 +187,7 @@ export class MergeJob {
         if (schema === undefined) throw new MergeError(`change object ${o.key} was written with schema version ${o.schemaVersion} of ${tableId(t)}, which is not in the state store; merge with the pipeline's own state store.`, { key: o.key });
         schemas.set(o.schemaVersion, schema);
       }
-      for (const e of await readChangeObject(o, { lake: this.#lake, conn: this.#engine.connection, tmpDir: this.#tmpDir, table: t, schema })) out.push(e);
+      out.push([o, await readChangeObject(o, { lake: this.#lake, conn: this.#engine.connection, tmpDir: this.#tmpDir, table: t, schema })]);
     }
     return out;
   }

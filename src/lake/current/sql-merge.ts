@@ -7,7 +7,8 @@
  * otherwise the merge job falls back to the event path ({@link MergeEngine.merge}), which
  * implements the same semantics.
  *
- * One merge: the new changes (position above the high-water mark) → the last truncate, if any,
+ * One merge: the new changes (above the last merged truncate; a truly late object — see
+ * `shard-marks.ts` — means every object instead, a rebuild) → the last truncate, if any,
  * drops every file and everything before it → the latest change per key (by position) with
  * its bucket (`bucketSql`, identical to `bucketOf`) → each touched bucket rewritten by
  * {@link rewriteBuckets} → the version committed by {@link commitVersion}.
@@ -29,6 +30,7 @@ import { recordMerge } from './merge-metrics.ts';
 import type { MergeResult } from './merge-engine.ts';
 import { ident, literal, sqlTypeOf, tempTableName } from './parquet-rows.ts';
 import { bucketSql, keySql, sqlKeyable } from './row-key.ts';
+import { advanceMarks, dropAtOrBelow, lateReason, NO_MARKS, shardOf, type ObjectRange, type TableMarks } from './shard-marks.ts';
 
 const EXACT = new Set(['boolean', 'int16', 'int32', 'int64', 'float32', 'float64', 'string', 'enum', 'uuid', 'json', 'decimal', 'date', 'timestamp', 'timestamptz', 'time', 'bytes']);
 
@@ -66,14 +68,16 @@ export interface SqlMergeInput {
   readonly pending: readonly CatalogObject[];
   readonly all: readonly CatalogObject[];
   readonly checkpoint: StateValue;
+  /** The marks merged so far (`startingMarks`), advanced by this merge. */
+  readonly marks: TableMarks;
 }
 
 /**
  * Merges Parquet change objects in SQL. Resolves to undefined when the objects need the event
- * path (a non-Parquet object, or an `_unchanged` or `_old_key` column); otherwise to the result and whether
- * a late object forced a rebuild from every object.
+ * path (a non-Parquet object, or an `_unchanged` or `_old_key` column); otherwise to the result
+ * and, when a truly late object forced a rebuild from every object, why.
  */
-export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInput): Promise<{ readonly result: MergeResult; readonly rebuilt: boolean } | undefined> {
+export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInput): Promise<{ readonly result: MergeResult; readonly rebuilt: string | undefined } | undefined> {
   const { table, schema } = input;
   if (!sqlMergeable(schema) || input.all.some((o) => o.format !== 'parquet')) return undefined;
   const head = (await loadManifest(d.state, table)) ?? emptyManifest(table, d.buckets);
@@ -89,14 +93,20 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
     const partial = async (list: string): Promise<boolean> => (await d.conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${list})`)).getRows().some((r) => r[0] === '_unchanged' || r[0] === '_old_key');
     const pendingFiles = await files(input.pending);
     if (await partial(pendingFiles)) return undefined;
-    const hw = head.highWater;
-    let rebuilt = false;
-    if (hw !== null) {
-      const r = await d.conn.runAndReadAll(`SELECT count(*) FROM read_parquet(${pendingFiles}, union_by_name = true) WHERE _position <= ${literal(hw)}`);
-      rebuilt = Number(r.getRows()[0]?.[0] ?? 0) > 0;
-    }
+    // Per-object position ranges decide whether anything is truly late (`shard-marks.ts`).
+    const ranges = async (objs: readonly CatalogObject[]): Promise<ObjectRange[]> => {
+      const byPath = new Map(objs.map((o) => [(locals.get(o.key) as { path: string }).path, o]));
+      const rows = (await d.conn.runAndReadAll(`SELECT filename, min(_position), max(_position), max(_position) FILTER (WHERE _op = 'truncate') FROM read_parquet(${await files(objs)}, filename = true, union_by_name = true) GROUP BY filename`)).getRows();
+      return rows.map((r) => ({ shard: shardOf(byPath.get(String(r[0])) as CatalogObject), low: r[1] as string | null, high: r[2] as string | null, truncate: r[3] as string | null }));
+    };
+    const pendingRanges = await ranges(input.pending);
+    const stored = await loadManifest(d.state, table);
+    const why = lateReason(stored, pendingRanges);
+    const rebuilt = why !== undefined;
+    const floor = rebuilt ? null : dropAtOrBelow(stored);
     const source = rebuilt ? await files(input.all) : pendingFiles;
     if (rebuilt && (await partial(source))) return undefined;
+    const marks = rebuilt ? advanceMarks(NO_MARKS, await ranges(input.all), null) : advanceMarks(input.marks, pendingRanges, null);
     // Every column the changes may lack (older schema versions, specials never needed), typed as the delivery writes them.
     const typed = [
       `CAST(NULL AS VARCHAR) AS _op`, `CAST(NULL AS VARCHAR) AS _position`, `CAST(NULL AS TIMESTAMPTZ) AS _commit_time`,
@@ -106,12 +116,12 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
     tables.push(src);
     await d.conn.run(`CREATE TEMP TABLE ${src} AS SELECT ${schema.columns.map((c) => `${convert(c)} AS ${ident(c.name)}`).join(', ')}, _op, _position, _commit_time
       FROM (SELECT * FROM read_parquet(${source}, union_by_name = true) UNION ALL BY NAME SELECT ${typed} WHERE false)
-      ${!rebuilt && hw !== null ? `WHERE _position > ${literal(hw)}` : ''}`);
+      ${floor !== null ? `WHERE _position > ${literal(floor)}` : ''}`);
     const stats = (await d.conn.runAndReadAll(`SELECT count(*), max(_position), epoch_ms(arg_max(_commit_time, _position)), epoch_ms(min(_commit_time)), max(_position) FILTER (WHERE _op = 'truncate'), count(*) FILTER (WHERE _op = 'truncate') FROM temp.${src}`)).getRows()[0] as [bigint, string | null, bigint | null, bigint | null, string | null, bigint];
     const applied = Number(stats[0]);
     const objectsRows = (rebuilt ? input.all : input.pending).reduce((n, o) => n + o.rows, 0);
     if (applied === 0 && !rebuilt && JSON.stringify(input.checkpoint) === JSON.stringify(head.checkpoint)) {
-      return { rebuilt, result: { version: head.version, committed: false, stats: { applied: 0, skipped: objectsRows, truncates: 0, missingPrevious: 0 }, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 }, lagSeconds: null, path: 'sql' } };
+      return { rebuilt: why, result: { version: head.version, committed: false, stats: { applied: 0, skipped: objectsRows, truncates: 0, missingPrevious: 0 }, rows: head.rows, bucketsRewritten: 0, filesWritten: 0, filesKept: head.files.length, groups: { sql: 0, js: 0 }, lagSeconds: null, path: 'sql' } };
     }
     const truncatedAt = stats[4];
     const pk = schema.primaryKey.map(ident).join(', ');
@@ -132,12 +142,12 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
     });
     const now = d.now();
     const { manifest, kept } = await commitVersion(d.state, {
-      head, rewritten, written, schemaVersion: Math.max(schema.version, head.schemaVersion), highWater: stats[1], sourceCommitTime: stats[2] === null ? null : new Date(Number(stats[2])).toISOString(), checkpoint: input.checkpoint, now,
+      head, rewritten, written, schemaVersion: Math.max(schema.version, head.schemaVersion), highWater: stats[1], sourceCommitTime: stats[2] === null ? null : new Date(Number(stats[2])).toISOString(), checkpoint: input.checkpoint, now, marks,
     });
     const lagSeconds = recordMerge(d.metrics, tableId(table), stats[3] === null ? Infinity : Number(stats[3]), applied, manifest, now);
     await cleanupTable({ state: d.state, lake: d.lake, table, graceMs: d.graceMs, now });
     return {
-      rebuilt,
+      rebuilt: why,
       result: {
         version: manifest.version, committed: true, stats: { applied, skipped: objectsRows - applied, truncates: Number(stats[5]), missingPrevious: 0 }, rows: manifest.rows,
         bucketsRewritten: rewritten.size, filesWritten: written.length, filesKept: kept, groups: { sql: 1, js: 0 }, lagSeconds, path: 'sql',
