@@ -7,8 +7,8 @@
  *
  * Memory per loop is one read batch (`maxRecords` / `maxBytes`), plus what the delivery
  * buffers; the loop does not read again until `write()` resolved (backpressure).
- * Records that fail decoding or a transform go to `errors/<component>/processing-failed/`
- * (named by shard and sequence) and the loop goes on.
+ * Records that fail decoding or a transform go to `errors/<delivery>/processing-failed/`
+ * (named by shard and sequence; the object names the transform) and the loop goes on.
  */
 import { decodeEnvelope, encodeEnvelope } from '../core/change-event.ts';
 import { crashPoint } from '../core/crash.ts';
@@ -132,7 +132,7 @@ export class ShardLoop {
     for (const f of out.failed) {
       const r = bySeq.get(f.item.id);
       // An item a transform made up has no stream record: store the envelope it failed on.
-      failed.push(r !== undefined ? this.#failure(f.component, r, f.reason, f.attempts) : { component: f.component, id: `${d.stream}-${d.shardId}-item-${f.item.id}`, raw: encodeEnvelope(f.item.envelope), reason: f.reason, attempts: f.attempts, arrivalTime: f.item.arrivalTime, context: { stream: d.stream, shardId: d.shardId } });
+      failed.push(r !== undefined ? { ...this.#failure(d.delivery, r, f.reason, f.attempts), transform: f.component } : { component: d.delivery, transform: f.component, id: `${d.stream}-${d.shardId}-item-${f.item.id}`, raw: encodeEnvelope(f.item.envelope), reason: f.reason, attempts: f.attempts, arrivalTime: f.item.arrivalTime, context: { stream: d.stream, shardId: d.shardId } });
     }
     if (failed.length > 0) await d.errors.write(failed);
     const batch: DeliveryRecord[] = out.items.map((i) => {

@@ -1,7 +1,9 @@
 /**
  * Where records that cannot be processed go: one JSON object per record under
  * `errors/<component>/processing-failed/YYYY/MM/DD/HH/<name>.json` in the lake, holding the raw
- * record (base64), the reason, attempts and timestamps. Object names are deterministic (the
+ * record (base64), the reason, attempts, timestamps and the transform that failed it. The
+ * component is the edge's end, like Firehose's per-stream prefix: the delivery for records
+ * its decoding or a delivery-edge transform failed, the source for source-edge transforms. Object names are deterministic (the
  * stream shard and sequence, or the source position), so reprocessing after a crash rewrites
  * the same object instead of reporting the record twice.
  */
@@ -11,8 +13,10 @@ import type { ObjectStore } from '../lake/object-store.ts';
 
 /** One failed record. */
 export interface FailedRecord {
-  /** The transform, delivery or source whose processing failed. */
+  /** The delivery or source whose edge failed the record: the prefix `errors/<component>/`. */
   readonly component: string;
+  /** The transform that failed the record; absent when it was not a transform (e.g. decoding). */
+  readonly transform?: string;
   /** Unique, stable name within the component, e.g. `<shard>-<sequence>` or the source position. */
   readonly id: string;
   readonly raw: Uint8Array;
@@ -53,6 +57,7 @@ export class ErrorSink {
       const key = ErrorSink.keyOf(f);
       const body = JSON.stringify({
         component: f.component,
+        ...(f.transform === undefined ? {} : { transform: f.transform }),
         reason: f.reason,
         attempts: f.attempts,
         arrivalTime: new Date(f.arrivalTime).toISOString(),
@@ -61,8 +66,8 @@ export class ErrorSink {
         rawData: Buffer.from(f.raw.buffer, f.raw.byteOffset, f.raw.byteLength).toString('base64'),
       });
       await this.#lake.put(key, Buffer.from(body, 'utf8'), { contentType: 'application/json' });
-      this.#metrics.inc('hydrant_errors_total', 'Records that failed processing and went to the lake error prefix.', { component: f.component, kind: 'processing_failed' });
-      this.#logger.warn('record failed processing; stored in the lake error prefix', { component: f.component, object: key, reason: f.reason.slice(0, 200) });
+      this.#metrics.inc('hydrant_errors_total', 'Records that failed processing and went to the lake error prefix.', { component: f.component, kind: 'processing_failed', transform: f.transform ?? '' });
+      this.#logger.warn('record failed processing; stored in the lake error prefix', { component: f.component, transform: f.transform, object: key, reason: f.reason.slice(0, 200) });
     }
   }
 }

@@ -117,7 +117,8 @@ export class SourceLoop {
     const out = await applyChain(d.transforms, items);
     if (out.failed.length > 0) {
       await d.errors.write(out.failed.map((f) => ({
-        component: f.component,
+        component: d.name,
+        transform: f.component,
         id: `${d.name}-${f.item.envelope.source.position || `${now}-${f.item.id}`}`,
         raw: encodeEnvelope(f.item.envelope),
         reason: f.reason,

@@ -1,6 +1,7 @@
 /**
  * Applies an edge's transforms in order. Items a transform fails are collected with that
- * transform's name, so the runner can store them under `errors/<transform>/processing-failed/`.
+ * transform's name, which the runner writes into the error object it stores under
+ * `errors/<delivery or source>/processing-failed/`.
  */
 import type { Transform, TransformItem } from '../transforms/transform.ts';
 
@@ -12,6 +13,7 @@ export interface NamedTransform {
 
 /** An item some transform failed. */
 export interface ChainFailure {
+  /** The transform's name. */
   readonly component: string;
   readonly item: TransformItem;
   readonly reason: string;

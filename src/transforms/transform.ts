@@ -2,7 +2,8 @@
  * The transform contract: a transform maps a batch. It sits on a source edge (before anything
  * is stored: anonymization belongs there) or on a delivery edge (per destination, like
  * Firehose's Lambda). Records it cannot process are returned in `failed` with a reason; the
- * runner sends them to `errors/<component>/processing-failed/` and goes on.
+ * runner sends them to `errors/<delivery or source>/processing-failed/` (naming the transform)
+ * and goes on.
  */
 import type { Envelope } from '../core/change-event.ts';
 import type { TableSchema } from '../core/schema.ts';

@@ -4,7 +4,7 @@
  * `concurrency` invocations at once, a timeout that terminates a stuck worker, and retries.
  * Records the function marks ProcessingFailed, and every record of an invocation that still
  * fails after its retries, are returned as failed (the runner writes them under
- * `errors/<name>/processing-failed/` with attempts, reason and timestamps).
+ * `errors/<delivery or source>/processing-failed/`, naming it, with attempts, reason and timestamps).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * `validate`: checks records against a JSON Schema at ingress. Valid records go on; invalid
  * ones are counted and either returned as failed (the runner writes them under
- * `errors/<component>/processing-failed/` with the validation message) or appended to an
+ * `errors/<delivery or source>/processing-failed/` with the validation message) or appended to an
  * error stream, so the pipeline keeps running.
  */
 import { readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ export const validateConfig = z
     schema: z.record(z.string(), z.unknown()).optional().describe('The JSON Schema, inline'),
     schema_file: z.string().min(1).optional().describe('Path of a JSON Schema file'),
     target: z.enum(['row', 'envelope']).default('row').describe('`row`: the row a change is about (after; before for deletes) or a log event\'s data; `envelope`: the whole change event'),
-    on_invalid: z.enum(['fail', 'stream']).default('fail').describe('`fail`: return invalid records as failed (written to `errors/<name>/processing-failed/`); `stream`: append them to `error_stream`'),
+    on_invalid: z.enum(['fail', 'stream']).default('fail').describe('`fail`: return invalid records as failed (written to `errors/<delivery or source>/processing-failed/`); `stream`: append them to `error_stream`'),
     error_stream: z.string().min(1).optional().describe('Stream that receives invalid records when `on_invalid: stream`'),
     max_errors: z.number().int().min(1).default(5).describe('Validation messages kept per record'),
   })

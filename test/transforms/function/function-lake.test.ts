@@ -1,7 +1,7 @@
 /**
  * The function transform on a delivery edge of a real pipeline (`hydrant run`): its partition
  * keys drive the lake's `{key:NAME}` prefixes, and its ProcessingFailed records land under
- * `errors/<transform>/processing-failed/` with attempts, reason and timestamps.
+ * `errors/<delivery>/processing-failed/` with the transform's name, attempts, reason and timestamps.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,10 +48,11 @@ deliveries:
         assert.equal(Number(row._position) % 2 === 0 ? 'even' : 'odd', parity, `${f}: row at ${row._position}`);
       }
     }
-    const errors = files.filter((f) => f.startsWith('errors/fn/processing-failed/'));
+    const errors = files.filter((f) => f.startsWith('errors/lake/processing-failed/'));
     assert.ok(errors.length > 0, files.join('\n'));
     const e = JSON.parse(readFileSync(join(lake, errors[0] as string), 'utf8')) as Record<string, unknown>;
     assert.equal(e['attempts'], 1);
+    assert.equal(e['transform'], 'fn');
     assert.match(String(e['reason']), /function fn: the function returned ProcessingFailed/);
     assert.ok(typeof e['failedAt'] === 'string' && typeof e['arrivalTime'] === 'string');
     console.log(`# ${rows} rows in ${objects.length} objects, ${errors.length} processing-failed records`);
