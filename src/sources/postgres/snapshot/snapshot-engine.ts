@@ -21,19 +21,20 @@ import type { Metrics } from '../../../core/metrics.ts';
 import type { TableSchema } from '../../../core/schema.ts';
 import { crashPoint } from '../../../core/crash.ts';
 import { Timestamp } from '../../../core/values.ts';
-import type { StateOp, StateStore, StateValue } from '../../../state/state-store.ts';
+import type { StateStore } from '../../../state/state-store.ts';
 import { matchingTables, type SqlClient } from '../catalog.ts';
 import type { TableSelection } from '../config.ts';
 import { formatPosition } from '../lsn.ts';
 import type { ReplicationConnectOptions } from '../replication-connection.ts';
 import type { TypeResolver } from '../type-map.ts';
 import { planChunks, type ChunkPlan } from './chunk-planner.ts';
+import { ChunkCheckpoints } from './chunk-checkpoints.ts';
 import { connectReader } from './chunk-reader.ts';
 import { FirstPass } from './first-pass.ts';
 import { SnapshotProgress } from './progress.ts';
 import type { SnapshotSettings } from './snapshot-config.ts';
 import { SnapshotRowBuilder } from './snapshot-rows.ts';
-import { chunkKey, initialKey, loadTables, replacePlanOps, type ChunkRecord, type TablePlan } from './snapshot-state.ts';
+import { initialKey, loadTables, replacePlanOps, type ChunkRecord, type TablePlan } from './snapshot-state.ts';
 import { backoffMs, takeSchema, type ChunkTask, type TableRun } from './snapshot-tasks.ts';
 import { describeTable, resolveSchemaVersion, type SnapshotTable } from './snapshot-table.ts';
 import { readBetweenWatermarks, WATERMARK_PREFIX, WatermarkWindow } from './watermark-reader.ts';
@@ -84,13 +85,6 @@ interface Replan {
   retryAt: number;
 }
 
-interface Finished {
-  readonly task: ChunkTask;
-  readonly position: string;
-  readonly rows: number;
-  readonly superseded: number;
-}
-
 export class SnapshotEngine {
   readonly #o: SnapshotEngineOptions;
   readonly #progress: SnapshotProgress;
@@ -100,9 +94,7 @@ export class SnapshotEngine {
   #exported: ExportedSnapshot | undefined;
   /** Position handed out last (the source's start position before that). */
   #position: string;
-  /** Handed-out batches not yet acknowledged: rows per task. */
-  #handed: Array<{ position: string; counts: Map<ChunkTask, number> }> = [];
-  #finished: Finished[] = [];
+  readonly #checkpoints: ChunkCheckpoints;
   /** Chunk reads waiting for the change stream. */
   #watermarkQueue: ChunkTask[] = [];
   #window: WatermarkWindow | undefined;
@@ -111,9 +103,6 @@ export class SnapshotEngine {
   readonly #abort = new AbortController();
   #streaming = false;
   readonly #runs = new Map<string, TableRun>();
-  /** Chunks whose partial progress is not written yet, and when it was written last. */
-  readonly #partialPending = new Set<ChunkTask>();
-  #partialWritten = 0;
   /** Tables whose planning failed, planned again with back-off. */
   #replan: Replan[] = [];
 
@@ -121,6 +110,7 @@ export class SnapshotEngine {
     this.#o = o;
     this.#log = o.logger.child({ component: 'snapshot' });
     this.#progress = new SnapshotProgress(o.source, o.metrics, this.#log);
+    this.#checkpoints = new ChunkCheckpoints(o.state, o.source, this.#progress);
     this.#position = startPosition;
   }
 
@@ -201,7 +191,7 @@ export class SnapshotEngine {
     const last = b.events[b.events.length - 1];
     if (last !== undefined) {
       this.#position = last.source.position;
-      this.#handed.push({ position: this.#position, counts: b.counts });
+      this.#checkpoints.handedOut(this.#position, b.counts);
     }
     if (!first.active) await this.#endFirstPass(first);
     if (b.events.length > 0) crashPoint('snapshot.batch_handed');
@@ -237,7 +227,7 @@ export class SnapshotEngine {
     for (const e of r.events) events.push(e);
     this.#progress.rows(task.run.name, r.events.length);
     if (r.superseded > 0) this.#progress.superseded(task.run.name, r.superseded);
-    this.#finished.push({ task, position: r.position, rows: r.events.length, superseded: r.superseded });
+    this.#checkpoints.finished(task, r.position, r.events.length, r.superseded);
     if (r.position !== '') this.#position = r.position;
     return r.position === '' ? undefined : r.position;
   }
@@ -249,48 +239,7 @@ export class SnapshotEngine {
 
   /** Everything at or below `position` is durable: checkpoint the chunks it completes. */
   async ack(position: string): Promise<void> {
-    let n = 0;
-    while (n < this.#handed.length && (this.#handed[n] as { position: string }).position <= position) {
-      for (const [task, c] of (this.#handed[n] as { counts: Map<ChunkTask, number> }).counts) task.durableRows += c;
-      n++;
-    }
-    const touched = new Set<ChunkTask>();
-    if (n > 0) {
-      for (const h of this.#handed.slice(0, n)) for (const t of h.counts.keys()) touched.add(t);
-      this.#handed = this.#handed.slice(n);
-    }
-    const done: Finished[] = [];
-    const keep: Finished[] = [];
-    for (const f of this.#finished) (f.position <= position ? done : keep).push(f);
-    this.#finished = keep;
-    const ops: StateOp[] = [];
-    const src = this.#o.source;
-    for (const f of done) {
-      f.task.completed = true;
-      touched.delete(f.task);
-      const p = f.task.run.plan;
-      const rec: ChunkRecord = { plan: p.id, done: true, rows: f.rows === -1 ? f.task.durableRows : f.rows, ...(f.superseded > 0 ? { superseded: f.superseded } : {}) };
-      ops.push({ type: 'put', key: chunkKey(src, p.schema, p.table, f.task.index), value: rec as unknown as StateValue });
-    }
-    // Partial progress only feeds the "rows read again" report: written with chunk completions
-    // or at most once a second, not with every acknowledgement.
-    const now = Date.now();
-    if (done.length === 0 && now - this.#partialWritten < 1000) {
-      for (const t of touched) this.#partialPending.add(t);
-      return;
-    }
-    for (const t of this.#partialPending) touched.add(t);
-    this.#partialPending.clear();
-    this.#partialWritten = now;
-    for (const t of touched) {
-      if (t.completed) continue;
-      const p = t.run.plan;
-      const rec: ChunkRecord = { plan: p.id, done: false, rows: t.durableRows };
-      ops.push({ type: 'put', key: chunkKey(src, p.schema, p.table, t.index), value: rec as unknown as StateValue });
-    }
-    if (ops.length === 0) return;
-    await this.#o.state.commit(ops);
-    for (const f of done) this.#progress.chunkDone(f.task.run.name);
+    await this.#checkpoints.ack(position);
   }
 
   /**
@@ -475,7 +424,7 @@ export class SnapshotEngine {
       logger: this.#log,
       progress: this.#progress,
       onFinished: (task, position) => {
-        this.#finished.push({ task, position, rows: -1, superseded: 0 });
+        this.#checkpoints.finished(task, position, undefined, 0);
       },
       onDeferred: (task) => this.#watermarkQueue.push(task),
     });
