@@ -111,10 +111,9 @@ export function advanceMarks(prev: TableMarks, ranges: readonly ObjectRange[], c
     shards[r.shard] = { low: min(m?.low ?? null, r.low) as string, high: newest(m?.high ?? null, r.high) as string };
     truncatedAt = newest(truncatedAt, r.truncate);
   }
-  // Settled once every known shard is past it: none can still send an older change.
-  let kept = newest(prev.crossShard, crossShard);
-  if (kept !== null && Object.values(shards).every((m) => m.high >= (kept as string))) kept = null;
-  return { shards, truncatedAt, crossShard: kept };
+  // Never cleared: once every shard is past it, it only catches objects that are late anyway
+  // or come from a shard not merged before (which may be the other key's, so rebuilding is right).
+  return { shards, truncatedAt, crossShard: newest(prev.crossShard, crossShard) };
 }
 
 /**

@@ -38,19 +38,43 @@ export class LakePipeline {
     return p;
   }
 
+  /** The shard an event goes to (by partition key, as the stream log routes it). */
+  shardOf(e: ChangeEvent): string {
+    return `shard-${createHash('md5').update(partitionKeyOf(e)).digest().readUInt32BE(0) % this.#shards}`;
+  }
+
   /** Writes events (spread over shards by partition key, order kept per shard) and flushes. */
   async deliver(events: readonly ChangeEvent[]): Promise<void> {
-    const byShard = new Map<string, DeliveryRecord[]>();
+    const byShard = new Map<string, ChangeEvent[]>();
     for (const e of events) {
-      const shard = `shard-${createHash('md5').update(partitionKeyOf(e)).digest().readUInt32BE(0) % this.#shards}`;
-      const seq = (this.#seq.get(shard) ?? 0) + 1;
-      this.#seq.set(shard, seq);
+      const shard = this.shardOf(e);
       let list = byShard.get(shard);
       if (list === undefined) byShard.set(shard, (list = []));
-      list.push({ envelope: e, record: { partitionKey: partitionKeyOf(e), data: encodeEnvelope(e), arrivalTime: e.source.commitTime.toMillis(), sequence: String(seq), shardId: shard } });
+      list.push(e);
     }
-    for (const [shard, recs] of byShard) await this.#delivery.write(shard, recs);
+    for (const [shard, list] of byShard) await this.#write(shard, list);
     await this.#delivery.flush();
+  }
+
+  /**
+   * Writes events of ONE shard (all must route to it, in order) and flushes: its change
+   * objects commit while the other shards' changes are still on their way, as when shards
+   * consume at different speeds.
+   */
+  async deliverShard(shard: string, events: readonly ChangeEvent[]): Promise<void> {
+    for (const e of events) if (this.shardOf(e) !== shard) throw new Error(`event at ${e.source.position} routes to ${this.shardOf(e)}, not ${shard}`);
+    await this.#write(shard, events);
+    await this.#delivery.flush();
+  }
+
+  async #write(shard: string, events: readonly ChangeEvent[]): Promise<void> {
+    const recs: DeliveryRecord[] = [];
+    for (const e of events) {
+      const seq = (this.#seq.get(shard) ?? 0) + 1;
+      this.#seq.set(shard, seq);
+      recs.push({ envelope: e, record: { partitionKey: partitionKeyOf(e), data: encodeEnvelope(e), arrivalTime: e.source.commitTime.toMillis(), sequence: String(seq), shardId: shard } });
+    }
+    if (recs.length > 0) await this.#delivery.write(shard, recs);
   }
 
   async close(): Promise<void> {
