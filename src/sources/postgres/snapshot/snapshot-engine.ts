@@ -13,7 +13,6 @@
  *
  * Positions are explained in `snapshot-rows.ts` and docs/sources/postgres-snapshot.md.
  */
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ChangeEvent } from '../../../core/change-event.ts';
 import type { Logger } from '../../../core/logger.ts';
@@ -27,16 +26,14 @@ import type { TableSelection } from '../config.ts';
 import { formatPosition } from '../lsn.ts';
 import type { ReplicationConnectOptions } from '../replication-connection.ts';
 import type { TypeResolver } from '../type-map.ts';
-import { planChunks, type ChunkPlan } from './chunk-planner.ts';
 import { ChunkCheckpoints } from './chunk-checkpoints.ts';
 import { connectReader } from './chunk-reader.ts';
 import { FirstPass } from './first-pass.ts';
 import { SnapshotProgress } from './progress.ts';
 import type { SnapshotSettings } from './snapshot-config.ts';
-import { SnapshotRowBuilder } from './snapshot-rows.ts';
-import { initialKey, loadTables, replacePlanOps, type ChunkRecord, type TablePlan } from './snapshot-state.ts';
-import { backoffMs, takeSchema, type ChunkTask, type TableRun } from './snapshot-tasks.ts';
-import { describeTable, resolveSchemaVersion, type SnapshotTable } from './snapshot-table.ts';
+import { initialKey, loadTables, type TablePlan } from './snapshot-state.ts';
+import { backoffMs, takeSchema, type ChunkTask } from './snapshot-tasks.ts';
+import { TablePlanner, type CatalogRef } from './table-planner.ts';
 import { readBetweenWatermarks, WATERMARK_PREFIX, WatermarkWindow } from './watermark-reader.ts';
 
 /** Prefix of the message `hydrant resnapshot` emits (content: `schema.table`). */
@@ -89,7 +86,6 @@ export class SnapshotEngine {
   readonly #o: SnapshotEngineOptions;
   readonly #progress: SnapshotProgress;
   readonly #log: Logger;
-  readonly #commitTime = Timestamp.fromMillis(Date.now());
   #first: FirstPass | undefined;
   #exported: ExportedSnapshot | undefined;
   /** Position handed out last (the source's start position before that). */
@@ -102,7 +98,7 @@ export class SnapshotEngine {
   #loopWake: (() => void) | undefined;
   readonly #abort = new AbortController();
   #streaming = false;
-  readonly #runs = new Map<string, TableRun>();
+  readonly #planner: TablePlanner;
   /** Tables whose planning failed, planned again with back-off. */
   #replan: Replan[] = [];
 
@@ -111,6 +107,7 @@ export class SnapshotEngine {
     this.#log = o.logger.child({ component: 'snapshot' });
     this.#progress = new SnapshotProgress(o.source, o.metrics, this.#log);
     this.#checkpoints = new ChunkCheckpoints(o.state, o.source, this.#progress);
+    this.#planner = new TablePlanner({ ...o, logger: this.#log, progress: this.#progress, commitTime: Timestamp.fromMillis(Date.now()) });
     this.#position = startPosition;
   }
 
@@ -299,28 +296,18 @@ export class SnapshotEngine {
    * on. `inTransaction`: the reader is inside the exported snapshot, so each table gets a
    * savepoint (an error would abort the whole transaction).
    */
-  async #planTables(reader: pg.Client, tables: ReadonlyArray<{ schema: string; table: string; oid: number }>, reason: TablePlan['reason'], request?: string, inTransaction = false): Promise<ChunkTask[]> {
-    const o = this.#o;
+  async #planTables(reader: pg.Client, tables: readonly CatalogRef[], reason: TablePlan['reason'], request?: string, inTransaction = false): Promise<ChunkTask[]> {
     const tasks: ChunkTask[] = [];
     for (const ct of tables) {
-      let t: SnapshotTable;
-      let chunks: ChunkPlan;
       try {
         if (inTransaction) await reader.query('SAVEPOINT hydrant_plan');
-        t = await describeTable(reader, o.resolver, o.selection, ct);
-        chunks = await planChunks(reader, t, o.settings.snapshot_chunk_rows);
+        tasks.push(...(await this.#planner.plan(reader, ct, reason, request)));
         if (inTransaction) await reader.query('RELEASE SAVEPOINT hydrant_plan');
       } catch (err) {
         if (inTransaction) await reader.query('ROLLBACK TO SAVEPOINT hydrant_plan');
-        const placeholder: TablePlan = { id: randomUUID(), schema: ct.schema, table: ct.table, by: 'key', chunks: [], estimatedRows: 0, reason, startedAt: new Date().toISOString(), unplanned: true, ...(request === undefined ? {} : { request }) };
-        await o.state.commit(await replacePlanOps(o.state, o.source, placeholder));
+        await this.#planner.placeholder(ct, reason, request);
         this.#replanLater({ schema: ct.schema, table: ct.table, reason, request, failures: 0, retryAt: 0 }, err);
-        continue;
       }
-      const plan: TablePlan = { id: randomUUID(), schema: t.schema, table: t.table, by: chunks.by, chunks: chunks.chunks, estimatedRows: chunks.estimatedRows, reason, startedAt: new Date().toISOString(), ...(request === undefined ? {} : { request }) };
-      await o.state.commit(await replacePlanOps(o.state, o.source, plan));
-      tasks.push(...(await this.#tasksOf(reader, plan, new Map())));
-      this.#log.info('snapshot planned', { table: `${t.schema}.${t.table}`, chunks: plan.chunks.length, by: plan.by, estimatedRows: plan.estimatedRows, reason });
     }
     return tasks;
   }
@@ -346,12 +333,7 @@ export class SnapshotEngine {
     if (ct === undefined) return true;
     const reader = await connectReader(o.connect, 'snapshot planner');
     try {
-      const t = await describeTable(reader, o.resolver, o.selection, ct);
-      const chunks = await planChunks(reader, t, o.settings.snapshot_chunk_rows);
-      const plan: TablePlan = { id: randomUUID(), schema: t.schema, table: t.table, by: chunks.by, chunks: chunks.chunks, estimatedRows: chunks.estimatedRows, reason: r.reason, startedAt: new Date().toISOString(), ...(r.request === undefined ? {} : { request: r.request }) };
-      await o.state.commit(await replacePlanOps(o.state, o.source, plan));
-      this.#watermarkQueue.push(...(await this.#tasksOf(reader, plan, new Map())));
-      this.#log.info('snapshot planned', { table: `${t.schema}.${t.table}`, chunks: plan.chunks.length, by: plan.by, estimatedRows: plan.estimatedRows, reason: r.reason });
+      this.#watermarkQueue.push(...(await this.#planner.plan(reader, ct, r.reason, r.request)));
     } catch (err) {
       this.#replanLater(r, err);
     } finally {
@@ -360,53 +342,10 @@ export class SnapshotEngine {
     return true;
   }
 
-  /** Unfinished chunks of the stored plans. */
+  /** Unfinished chunks of the stored plans (tables left unplanned are planned again later). */
   async #resumeTasks(): Promise<ChunkTask[]> {
-    const o = this.#o;
-    const all = await loadTables(o.state, o.source);
-    for (const s of all) if (s.plan.unplanned === true) this.#replan.push({ schema: s.plan.schema, table: s.plan.table, reason: s.plan.reason, request: s.plan.request, failures: 0, retryAt: 0 });
-    const stored = all.filter((s) => s.chunks.size < s.plan.chunks.length || [...s.chunks.values()].some((c) => !c.done));
-    if (stored.length === 0) return [];
-    const tables = await matchingTables(o.sql, o.selection);
-    const reader = await connectReader(o.connect, 'snapshot planner');
-    const tasks: ChunkTask[] = [];
-    try {
-      for (const s of stored) {
-        const exists = tables.some((t) => t.schema === s.plan.schema && t.table === s.plan.table);
-        if (!exists) {
-          this.#log.warn('a stored snapshot plan names a table that is no longer captured: skipped', { table: `${s.plan.schema}.${s.plan.table}` });
-          continue;
-        }
-        tasks.push(...(await this.#tasksOf(reader, s.plan, s.chunks)));
-      }
-    } finally {
-      await reader.end().catch(() => {});
-    }
-    return tasks;
-  }
-
-  async #tasksOf(reader: pg.Client, plan: TablePlan, records: ReadonlyMap<number, ChunkRecord>): Promise<ChunkTask[]> {
-    const o = this.#o;
-    const ct = (await matchingTables(reader, o.selection)).find((x) => x.schema === plan.schema && x.table === plan.table);
-    if (ct === undefined) return [];
-    const t = await describeTable(reader, o.resolver, o.selection, ct);
-    const { schema, isNew } = await resolveSchemaVersion(o.state, o.source, o.database, t);
-    const run: TableRun = { name: `${plan.schema}.${plan.table}`, table: t, plan, builder: new SnapshotRowBuilder(o.source, o.database, schema, this.#commitTime), schemaPending: isNew, failures: 0, retryAt: 0 };
-    this.#runs.set(run.name, run);
-    const tasks: ChunkTask[] = [];
-    let doneChunks = 0;
-    let reread = 0;
-    plan.chunks.forEach((chunk, index) => {
-      const rec = records.get(index);
-      if (rec?.done === true) {
-        doneChunks++;
-        return;
-      }
-      reread += rec?.rows ?? 0;
-      tasks.push({ run, index, chunk, durableRows: 0, previouslyDurable: rec?.rows ?? 0, completed: false });
-    });
-    this.#progress.begin(run.name, plan.estimatedRows, plan.chunks.length, doneChunks, reread);
-    if (records.size > 0) this.#log.info('snapshot resumes: rows of unfinished chunks are read again', { table: run.name, chunksDone: doneChunks, chunksLeft: tasks.length, rowsReadAgain: reread });
+    const { tasks, unplanned } = await this.#planner.resume(() => connectReader(this.#o.connect, 'snapshot planner'));
+    for (const u of unplanned) this.#replan.push({ ...u, failures: 0, retryAt: 0 });
     return tasks;
   }
 
