@@ -91,10 +91,19 @@ export async function readStoredTables(dataDir: string): Promise<Map<string, Sto
  * only the events `include` accepts; the canonical rows per table are returned.
  */
 export function replayGenerator(seed: number, count: number, schemas: ReadonlyMap<string, TableSchema>, include: (e: ChangeEvent) => boolean = () => true): Map<string, string[]> {
+  return replayEvents(generatorEvents(seed, count), schemas, include);
+}
+
+/** The first `count` events of the generator with `seed` (the generator source's defaults). */
+export function generatorEvents(seed: number, count: number): ChangeEvent[] {
   const w = new Workload(seed, { source: 'shop', database: 'shop', schema: 'public', startMillis: Date.parse('2024-01-01T00:00:00Z') });
+  return Array.from({ length: count }, () => w.next());
+}
+
+/** Like {@link replayGenerator}, over given events (e.g. the generator's, anonymized). */
+export function replayEvents(events: Iterable<ChangeEvent>, schemas: ReadonlyMap<string, TableSchema>, include: (e: ChangeEvent) => boolean = () => true): Map<string, string[]> {
   const tables = new Map<string, Map<string, Row>>();
-  for (let i = 0; i < count; i++) {
-    const e = w.next();
+  for (const e of events) {
     if (!include(e)) continue;
     const schema = schemas.get(e.source.table);
     if (schema === undefined) throw new Error(`the generator emitted table ${e.source.table}, which has no current-state table`);

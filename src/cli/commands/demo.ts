@@ -1,10 +1,13 @@
 /**
- * `hydrant demo [--dir DIR] [--count N]`: runs examples/demo.yaml (generator -> embedded
- * stream log -> JSON-lines files and the Parquet lake, merged into current-state tables) with
- * no external services, until caught up, and prints what happened. Data goes to DIR (default `./.hydrant/demo`), which is wiped first when it holds
+ * `hydrant demo [--dir DIR] [--count N]`: runs examples/demo.yaml (generator -> anonymize on
+ * the source edge -> embedded stream log -> JSON-lines files and the Parquet lake, merged into
+ * current-state tables) with no external services, until caught up, and prints what happened.
+ * Without `HYDRANT_ANONYMIZE_KEY` it generates a throwaway anonymization key in the data dir
+ * (never printed). Data goes to DIR (default `./.hydrant/demo`), which is wiped first when it holds
  * an earlier demo. To add a delivery to the demo, add it to examples/demo.yaml and, if it has
  * something to show, a line in {@link describeDeliveries}.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +29,8 @@ import { mergeFailed } from '../../runtime/current-state-merger.ts';
 /** The demo pipeline file shipped with Hydrant. */
 export const DEMO_PIPELINE = fileURLToPath(new URL('../../../examples/demo.yaml', import.meta.url));
 const MARKER = '.hydrant-demo';
+/** The environment variable examples/demo.yaml reads its anonymization key from. */
+const KEY_ENV = 'HYDRANT_ANONYMIZE_KEY';
 
 function parseArgs(args: readonly string[]): { dir: string; count: number | undefined } {
   let dir = '.hydrant/demo';
@@ -78,6 +83,44 @@ async function describeDeliveries(spec: RuntimeSpec): Promise<string[]> {
       out.push(`  ${name} (lake): ${lakeDir === undefined ? 'objects in the S3 lake' : `${await countFiles(lakeDir, (p) => !current(p))} objects under ${relative(process.cwd(), lakeDir) || '.'}`}, registered in the lake catalog${currentFiles === 0 ? '' : `; ${currentFiles} current-state files (Parquet and manifests) under <table>/current/`}`);
     } else {
       out.push(`  ${name} (${d.type})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Makes sure the demo's anonymization key is set: the user's, or a throwaway one written to
+ * the data dir (mode 0600, wiped with the demo). Returns how to describe it and, for a
+ * generated key, the file that holds it. The key itself is never printed.
+ */
+async function ensureDemoKey(dir: string): Promise<{ text: string; file?: string }> {
+  if ((process.env[KEY_ENV] ?? '') !== '') return { text: `the key in ${KEY_ENV}` };
+  const file = join(dir, 'anonymize.key');
+  const key = randomBytes(32).toString('hex');
+  await writeFile(file, key + '\n', { mode: 0o600 });
+  process.env[KEY_ENV] = key;
+  return { text: `a throwaway key generated for this demo in ${relative(process.cwd(), file)} (set ${KEY_ENV} to use yours)`, file };
+}
+
+/** One rule of an anonymize config, in words. */
+function ruleText(r: { tables: readonly string[]; columns: readonly string[]; action: string; mode?: string; to?: string }): string {
+  const cols = r.columns.length === 1 ? (r.columns[0] as string) : `{${r.columns.join(',')}}`;
+  const what = r.action === 'pseudonymize' ? 'pseudonymized (keyed HMAC)'
+    : r.action === 'mask' && r.mode === 'email_domain' ? 'masked (domain kept)'
+    : r.action === 'generalize' ? `generalized to ${r.to ?? ''}`
+    : r.action;
+  return `${r.tables.join('|')}.${cols} ${what}`;
+}
+
+/** One line per source edge with anonymize transforms, naming their rules. */
+function anonymizationLines(spec: RuntimeSpec): string[] {
+  const out: string[] = [];
+  for (const [name, s] of Object.entries(spec.sources)) {
+    for (const t of s.transforms) {
+      const c = spec.transforms[t];
+      if (c?.type !== 'anonymize') continue;
+      const rules = (c.config as { rules: Array<Parameters<typeof ruleText>[0]> }).rules;
+      out.push(`Anonymized on the edge of source ${name} (transform ${t}), before anything is stored: ${rules.map(ruleText).join('; ')}.`);
     }
   }
   return out;
@@ -137,10 +180,13 @@ export const demoCommand: Command = {
     await writeFile(join(dir, MARKER), 'created by hydrant demo; the directory is wiped by the next demo\n');
     process.env['HYDRANT_DEMO_DIR'] = dir;
     let spec = await loadRuntimeSpec(DEMO_PIPELINE);
+    const anonymized = anonymizationLines(spec);
+    const key = anonymized.length > 0 ? await ensureDemoKey(dir) : undefined;
     if (count !== undefined) {
       spec = { ...spec, sources: Object.fromEntries(Object.entries(spec.sources).map(([n, s]) => [n, s.type === 'generator' ? { ...s, config: { ...(s.config as object), count } } : s])) };
     }
     process.stdout.write(`hydrant demo: running ${relative(process.cwd(), DEMO_PIPELINE)} with data in ${dir}\n`);
+    if (key !== undefined) process.stdout.write(`${anonymized.join('\n')} Key: ${key.text}.\n`);
     const started = Date.now();
     const { summary, runner } = await runWithSignals(spec, {
       untilCaughtUp: true,
@@ -157,7 +203,7 @@ export const demoCommand: Command = {
       ...(await describeDeliveries(spec)),
       `  state store and stream log: ${join(dir, 'state')}, ${join(dir, 'streams')}`,
       '',
-      `Run it again yourself: HYDRANT_DEMO_DIR=${dir} hydrant run ${relative(process.cwd(), DEMO_PIPELINE)} --until-caught-up`,
+      `Run it again yourself: HYDRANT_DEMO_DIR=${dir}${key?.file === undefined ? '' : ` ${KEY_ENV}="$(cat ${key.file})"`} hydrant run ${relative(process.cwd(), DEMO_PIPELINE)} --until-caught-up`,
       '',
     ].join('\n'));
     if (Object.values(spec.deliveries).some((d) => d.type === 'lake')) {

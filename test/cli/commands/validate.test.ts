@@ -14,7 +14,7 @@ function hydrant(...args: string[]): { status: number | null; stdout: string; st
 test('hydrant validate prints OK and a summary for a valid file', () => {
   const r = hydrant('validate', fileURLToPath(new URL('../../../examples/demo.yaml', import.meta.url)));
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^OK: pipeline demo; 1 stream \(changes: 2 shards\); 1 source \(shop: generator -> changes\)/);
+  assert.match(r.stdout, /^OK: pipeline demo; 1 stream \(changes: 2 shards\); 1 source \(shop: generator -> changes via pii\); 1 transform \(pii: anonymize\)/);
 });
 
 test('hydrant validate prints every issue as file:line: path: message and exits 1', () => {
