@@ -2,8 +2,8 @@
  * `hydrant query FILE "SQL" [--format table|csv|json]`: runs SQL (DuckDB) over the lake and
  * catalog of the pipeline FILE. Tables: `<source>.<schema>.<table>_changes` (change history),
  * `<source>.<schema>.<table>` (current state after `hydrant merge`), `events.<source>`.
- * Uses the pipeline's embedded state store, so it runs while `hydrant run` is not running on the
- * same data directory.
+ * Opens the pipeline's embedded state store read-only (no lock), so it also runs while
+ * `hydrant run` fills the lake; it sees the catalog as committed when it started.
  */
 import { join } from 'node:path';
 import type { Command } from '../command.ts';

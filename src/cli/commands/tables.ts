@@ -1,6 +1,7 @@
 /**
  * `hydrant tables FILE [--format table|csv|json]`: the lake's catalog tables with their schema
- * versions, objects, rows and bytes, and the name to query each by.
+ * versions, objects, rows and bytes, and the name to query each by. Opens the state store
+ * read-only, so it works beside a running `hydrant run`.
  */
 import type { Command } from '../command.ts';
 import { HydrantError } from '../../core/errors.ts';
