@@ -32,12 +32,15 @@ function find<T>(list: ReadonlyArray<AnyDescriptor<T>>, c: ComponentSpec, what: 
   return d;
 }
 
-/** Creates every component of `spec`. `ctxFor(name)` gives each its context. */
-export async function buildComponents(spec: RuntimeSpec, ctxFor: (name: string) => ComponentContext): Promise<BuiltPipeline> {
+/** What kind of component a context is for. */
+export type ComponentRole = 'source' | 'transform' | 'delivery';
+
+/** Creates every component of `spec`. `ctxFor(name, role)` gives each its context. */
+export async function buildComponents(spec: RuntimeSpec, ctxFor: (name: string, role: ComponentRole) => ComponentContext): Promise<BuiltPipeline> {
   const out: BuiltPipeline = { sources: new Map(), transforms: new Map(), deliveries: new Map() };
-  for (const [name, t] of Object.entries(spec.transforms)) out.transforms.set(name, await find(transformKinds, t, 'transform', `transforms.${name}.type`, spec.name).create(t.config, ctxFor(name)));
-  for (const [name, s] of Object.entries(spec.sources)) out.sources.set(name, await find(sourceKinds, s, 'source', `sources.${name}.type`, spec.name).create(s.config, ctxFor(name)));
-  for (const [name, d] of Object.entries(spec.deliveries)) out.deliveries.set(name, await find(deliveryKinds, d, 'delivery', `deliveries.${name}.type`, spec.name).create(d.config, ctxFor(name)));
+  for (const [name, t] of Object.entries(spec.transforms)) out.transforms.set(name, await find(transformKinds, t, 'transform', `transforms.${name}.type`, spec.name).create(t.config, ctxFor(name, 'transform')));
+  for (const [name, s] of Object.entries(spec.sources)) out.sources.set(name, await find(sourceKinds, s, 'source', `sources.${name}.type`, spec.name).create(s.config, ctxFor(name, 'source')));
+  for (const [name, d] of Object.entries(spec.deliveries)) out.deliveries.set(name, await find(deliveryKinds, d, 'delivery', `deliveries.${name}.type`, spec.name).create(d.config, ctxFor(name, 'delivery')));
   return out;
 }
 

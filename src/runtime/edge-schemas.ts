@@ -19,6 +19,7 @@ import type { Logger } from '../core/logger.ts';
 import { loadSchema, schemaKey, type TableSchema } from '../core/schema.ts';
 import type { StateOp, StateStore, StateValue } from '../state/state-store.ts';
 import { mapSchemaThrough } from '../transforms/schema-map.ts';
+import { sourceSchemaKey } from './state-keys.ts';
 import type { NamedTransform } from './transform-chain.ts';
 
 /** A change holds a column its recorded table schema lacks: storing it would lose data. */
@@ -61,6 +62,9 @@ export class EdgeSchemas {
       const sourceKey = schemaKey(s, s.version);
       if (this.#seen.has(sourceKey)) continue;
       this.#seen.add(sourceKey);
+      // The source's own schema, for its version history (source-state-view.ts).
+      const own = sourceSchemaKey(sourceKey);
+      if ((await this.#state.get(own)) === undefined) ops.push({ type: 'put', key: own, value: s as unknown as StateValue });
       if (this.schemaless) {
         this.#logger.info('table schema not recorded: a transform on the source edge makes columns from values, so the lake infers column types from them', { source: this.#source, table: sourceKey, transforms: this.#chain.filter((t) => t.transform.columnsFromValues === true).map((t) => t.name) });
         continue;
@@ -69,13 +73,15 @@ export class EdgeSchemas {
       if (mapped === null) continue;
       const key = schemaKey(mapped, mapped.version);
       if (ops.some((o) => o.key === key)) continue;
+      // Two source tables renamed to one name would share schema keys; the first one wins and the
+      // check below stops a change whose columns that schema lacks.
       const stored = (await this.#state.get(key)) as TableSchema | undefined;
       if (stored === undefined) ops.push({ type: 'put', key, value: mapped as unknown as StateValue });
       this.#columns.set(key, new Set((stored ?? mapped).columns.map((c) => c.name)));
     }
     if (ops.length > 0) {
       await this.#state.commit(ops);
-      this.#logger.info('recorded table schemas', { source: this.#source, schemas: ops.map((o) => o.key) });
+      this.#logger.info('recorded table schemas', { source: this.#source, schemas: ops.map((o) => o.key).filter((k) => k.startsWith('schemas/')) });
     }
   }
 

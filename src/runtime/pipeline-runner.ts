@@ -42,6 +42,7 @@ import { ErrorSink } from './error-sink.ts';
 import type { RuntimeSpec } from './runtime-spec.ts';
 import { runShardScheduler } from './shard-scheduler.ts';
 import { SourceLoop } from './source-loop.ts';
+import { SourceStateView } from './source-state-view.ts';
 import type { NamedTransform } from './transform-chain.ts';
 
 /** Runner options. */
@@ -137,7 +138,9 @@ export class PipelineRunner {
         if (!Object.values(spec.deliveries).some((d) => d.type === 'lake')) logger.warn('current_state is enabled but no delivery is of type lake, so there are no change objects to merge; add a lake delivery or disable current_state');
         merger = await CurrentStateMerger.open({ state, lake, dataDir: spec.dataDir, config: spec.currentState, logger: logger.child({ component: 'current_state' }), metrics });
       }
-      const built = await buildComponents(spec, (name: string): ComponentContext => ({ ...ctx, name, logger: logger.child({ component: name }) }));
+      // Sources read their own schema history, not the schemas mapped through their edge (source-state-view.ts).
+      const sourceState = new SourceStateView(state);
+      const built = await buildComponents(spec, (name, role): ComponentContext => ({ ...ctx, ...(role === 'source' ? { state: sourceState } : {}), name, logger: logger.child({ component: name }) }));
       return new PipelineRunner(spec, options, { state, log, lake, built, merger, logger, metrics, owned });
     } catch (err) {
       await merger?.close().catch(() => {});

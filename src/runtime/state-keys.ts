@@ -20,3 +20,13 @@ export function sourceShardsKey(source: string): string {
 export function consumerCheckpointKey(stream: string, consumer: string, shardId: string): string {
   return `consumers/${stream}/${consumer}/${shardId}`;
 }
+
+/**
+ * A source's own (unmapped) schema of a table, as the source emitted it: `schemaKey` of the
+ * table under `source-schemas/` instead of `schemas/`. `schemas/` holds the schema mapped
+ * through the source-edge transforms (what the stream holds); sources read their own version
+ * history here (see source-state-view.ts).
+ */
+export function sourceSchemaKey(schemaStateKey: string): string {
+  return `source-${schemaStateKey}`;
+}
