@@ -10,6 +10,8 @@
  * - `sources/<source>/position`            last durable source position
  * - `consumers/<stream>/<consumer>/<shard>` consumer checkpoint (sequence)
  * - `schemas/<source>.<schema>.<table>/<version 8 digits>`
+ *   (what the stream holds: the source's schema mapped through its edge's transforms)
+ * - `source-schemas/<source>.<schema>.<table>/<version 8 digits>` the source's own schema (runner)
  * - `catalog/...`, `intents/...`            owned by the lake delivery
  */
 export type StateValue = null | boolean | number | string | StateValue[] | { [key: string]: StateValue };
