@@ -141,6 +141,13 @@ export class PipelineRunner {
       // Sources read their own schema history, not the schemas mapped through their edge (source-state-view.ts).
       const sourceState = new SourceStateView(state);
       const built = await buildComponents(spec, (name, role): ComponentContext => ({ ...ctx, ...(role === 'source' ? { state: sourceState } : {}), name, logger: logger.child({ component: name }) }));
+      if (merger !== undefined) {
+        for (const [name, s] of Object.entries(spec.sources)) {
+          const opaque = s.transforms.filter((t) => built.transforms.get(t)?.columnsFromValues === true);
+          // Such edges record no table schema (edge-schemas.ts), and merging needs one.
+          if (opaque.length > 0) logger.warn(`source ${name}: its edge transforms ${opaque.join(', ')} make columns from values, so its tables have no recorded schema and get no current-state table (their _changes history is complete); move them to a delivery edge to merge these tables`, { source: name });
+        }
+      }
       return new PipelineRunner(spec, options, { state, log, lake, built, merger, logger, metrics, owned });
     } catch (err) {
       await merger?.close().catch(() => {});

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChangeEvent } from '../../src/core/change-event.ts';
 import type { ComponentContext } from '../../src/core/component.ts';
-import { silentLogger } from '../../src/core/logger.ts';
+import { createLogger, silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { latestSchema } from '../../src/core/schema.ts';
 import type { Row } from '../../src/core/values.ts';
@@ -126,9 +126,15 @@ test('a source edge with a transform whose columns depend on the values (flatten
       sources: { shop: { type: 'generator', stream: 'changes', seed: SEED, count: 400, transforms: ['names', 'flat'] } },
       transforms: { names: TRANSFORMS.names, flat: { type: 'flatten' } },
       deliveries: { lake: { type: 'lake', stream: 'changes', format: 'parquet', compression: 'zstd', buffer_interval_s: 0 } },
+      current_state: { enabled: true },
     };
-    const runner = await PipelineRunner.open(runtimeSpecFromPlain(plain, dir), { untilCaughtUp: true, logger: silentLogger });
-    assert.equal((await runner.run()).reason, 'caught-up');
+    const logs: string[] = [];
+    const runner = await PipelineRunner.open(runtimeSpecFromPlain(plain, dir), { untilCaughtUp: true, logger: createLogger({ level: 'warn', sink: (l) => logs.push(l) }) });
+    const summary = await runner.run();
+    assert.equal(summary.reason, 'caught-up');
+    // Merging needs a schema: no current-state table, and the run said so at start.
+    assert.deepEqual(summary.merged, []);
+    assert.ok(logs.some((l) => /source shop: its edge transforms flat make columns from values, so its tables have no recorded schema and get no current-state table/.test(l)), logs.join('\n'));
     const state = await EmbeddedStateStore.open({ dataDir: dir, logger: silentLogger });
     const q = new LakeQuery({ state, lake: new FsObjectStore(join(dir, 'lake')), cacheDir: join(dir, 'query-cache') });
     try {
