@@ -1,10 +1,10 @@
 /** `hydrant check FILE`: preflight checks of every source that has them (PostgreSQL today). */
-import { loadPipeline } from '../../config/load-pipeline.ts';
-import { ConfigError, formatConfigIssues, HydrantError } from '../../core/errors.ts';
+import { HydrantError } from '../../core/errors.ts';
 import { checkPostgresSource } from '../../sources/postgres/admin.ts';
 import type { PostgresConfig } from '../../sources/postgres/config.ts';
 import { formatFindings } from '../../sources/postgres/preflight.ts';
 import type { Command } from '../command.ts';
+import { loadPipelineOrReport } from '../pipeline-file.ts';
 
 export const checkCommand: Command = {
   name: 'check',
@@ -16,14 +16,8 @@ export const checkCommand: Command = {
       process.stderr.write('usage: hydrant check FILE\n');
       return 2;
     }
-    let spec;
-    try {
-      spec = await loadPipeline(file);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stdout.write(`${formatConfigIssues(err.issues)}\n`);
-      return 1;
-    }
+    const spec = await loadPipelineOrReport(file);
+    if (spec === undefined) return 1;
     let errors = 0;
     for (const [name, s] of Object.entries(spec.sources)) {
       if (s.type !== 'postgres') {

@@ -3,11 +3,10 @@
  * PostgreSQL sources (or of one). Slots are never dropped otherwise: dropping one discards the
  * changes it retains, so the next run starts from a new snapshot.
  */
-import { loadPipeline } from '../../config/load-pipeline.ts';
-import { ConfigError, formatConfigIssues, HydrantError } from '../../core/errors.ts';
+import { HydrantError } from '../../core/errors.ts';
 import { dropPostgresSlot } from '../../sources/postgres/admin.ts';
-import type { PostgresConfig } from '../../sources/postgres/config.ts';
 import type { Command } from '../command.ts';
+import { loadPipelineOrReport, postgresTargets } from '../pipeline-file.ts';
 
 export const dropSlotCommand: Command = {
   name: 'drop-slot',
@@ -21,23 +20,14 @@ export const dropSlotCommand: Command = {
       process.stderr.write(`usage: ${this.usage}\n`);
       return 2;
     }
-    let spec;
-    try {
-      spec = await loadPipeline(file);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stdout.write(`${formatConfigIssues(err.issues)}\n`);
-      return 1;
-    }
-    const targets = Object.entries(spec.sources).filter(([name, s]) => s.type === 'postgres' && (only === undefined || name === only));
-    if (targets.length === 0) {
-      process.stderr.write(only === undefined ? `${file} has no postgres source\n` : `${file} has no postgres source named ${only}\n`);
-      return 1;
-    }
+    const spec = await loadPipelineOrReport(file);
+    if (spec === undefined) return 1;
+    const targets = postgresTargets(spec, file, only);
+    if (targets === undefined) return 1;
     let failed = 0;
-    for (const [name, s] of targets) {
+    for (const [name, config] of targets) {
       try {
-        const dropped = await dropPostgresSlot(name, s.config as PostgresConfig, { publication });
+        const dropped = await dropPostgresSlot(name, config, { publication });
         process.stdout.write(`${name}: ${dropped.length === 0 ? 'nothing to drop' : `dropped ${dropped.join(' and ')}`}\n`);
       } catch (err) {
         if (!(err instanceof HydrantError)) throw err;

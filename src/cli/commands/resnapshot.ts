@@ -4,11 +4,11 @@
  * source's change stream, so a running pipeline starts at once and a stopped one when it next
  * runs. TABLE is `schema.table` (or `table` in `public`).
  */
-import { loadPipeline } from '../../config/load-pipeline.ts';
-import { ConfigError, formatConfigIssues, HydrantError } from '../../core/errors.ts';
+import { HydrantError } from '../../core/errors.ts';
 import type { PostgresConfig } from '../../sources/postgres/config.ts';
 import { requestResnapshot } from '../../sources/postgres/snapshot/resnapshot-request.ts';
 import type { Command } from '../command.ts';
+import { loadPipelineOrReport, postgresTargets } from '../pipeline-file.ts';
 
 export const resnapshotCommand: Command = {
   name: 'resnapshot',
@@ -20,26 +20,17 @@ export const resnapshotCommand: Command = {
       process.stderr.write(`usage: ${this.usage}\n`);
       return 2;
     }
-    let spec;
-    try {
-      spec = await loadPipeline(file);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stdout.write(`${formatConfigIssues(err.issues)}\n`);
-      return 1;
-    }
-    const targets = Object.entries(spec.sources).filter(([name, s]) => s.type === 'postgres' && (only === undefined || name === only));
-    if (targets.length === 0) {
-      process.stderr.write(only === undefined ? `${file} has no postgres source\n` : `${file} has no postgres source named ${only}\n`);
-      return 1;
-    }
+    const spec = await loadPipelineOrReport(file);
+    if (spec === undefined) return 1;
+    const targets = postgresTargets(spec, file, only);
+    if (targets === undefined) return 1;
     if (targets.length > 1) {
       process.stderr.write(`${file} has several postgres sources (${targets.map(([n]) => n).join(', ')}): name one, e.g. hydrant resnapshot ${file} ${table} ${targets[0]?.[0]}\n`);
       return 2;
     }
-    const [name, s] = targets[0] as [string, { config: unknown }];
+    const [name, config] = targets[0] as [string, PostgresConfig];
     try {
-      const lsn = await requestResnapshot(name, s.config as PostgresConfig, table);
+      const lsn = await requestResnapshot(name, config, table);
       process.stdout.write(`${name}: re-snapshot of ${table} requested at ${lsn}; a running pipeline starts it now, a stopped one when it next runs\n`);
       return 0;
     } catch (err) {
