@@ -3,9 +3,9 @@
  * generator → embedded stream log → lake delivery (Parquet, zstd), until caught up, with
  * merging off (the peer, measured in the same run) and on (a round every second, plus the final
  * merge), on 2 shards and on 1. Also counts the table merges that had to rebuild from the whole
- * history, which on a sharded stream is most of them (docs/current-state.md, "Sharded
- * streams"). Sides alternate, best of 2 rounds; CPU time is the whole process (all threads,
- * DuckDB's included).
+ * history: with per-shard high-water marks none should on either layout (before them, most
+ * merges on 2 shards did; docs/current-state.md, "Sharded streams"). Sides alternate, best of
+ * 2 rounds; CPU time is the whole process (all threads, DuckDB's included).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -15,7 +15,8 @@
  *   row's value.
  * - A primary-key change may also arrive as `delete` + `insert` in one transaction (the
  *   PostgreSQL source does this); an `insert` that lists `unchanged` columns takes them from
- *   the row that the directly preceding delete of the same transaction removed.
+ *   the row that the directly preceding delete of the same transaction removed (same `txId`,
+ *   or without one, the same commit time: see {@link sameTransaction}).
  * - `delete` removes the row with `key` (or the key in `before`); an absent row is no error.
  * - `truncate` empties the table.
  */
@@ -53,7 +54,7 @@ export class CurrentState {
   readonly #rows = new Map<string, Row>();
   #highWater: string | undefined;
   /** The row removed by the last applied event when it was a delete (for delete + insert key changes). */
-  #justDeleted: { readonly txId: string | undefined; readonly row: Row } | undefined;
+  #justDeleted: { readonly event: ChangeEvent; readonly row: Row } | undefined;
 
   constructor(options: { readonly table: string; readonly primaryKey: readonly string[]; readonly highWater?: string | undefined; readonly rows?: Iterable<Row> }) {
     if (options.primaryKey.length === 0) {
@@ -114,7 +115,7 @@ export class CurrentState {
         const key = keyString(after, this.primaryKey, this.table);
         const row: Row = { ...after };
         if (e.unchanged !== undefined && e.unchanged.length > 0) {
-          const prev = this.#rows.get(key) ?? (justDeleted !== undefined && justDeleted.txId === e.source.txId ? justDeleted.row : undefined);
+          const prev = this.#rows.get(key) ?? (justDeleted !== undefined && sameTransaction(justDeleted.event, e) ? justDeleted.row : undefined);
           fillUnchanged(row, e.unchanged, prev, stats);
         }
         this.#rows.set(key, row);
@@ -125,7 +126,7 @@ export class CurrentState {
         const row = this.#rows.get(key);
         if (row !== undefined) {
           this.#rows.delete(key);
-          this.#justDeleted = { txId: e.source.txId, row };
+          this.#justDeleted = { event: e, row };
         }
         return;
       }
@@ -156,6 +157,17 @@ export class CurrentState {
     if (hasKey(e.before, this.primaryKey)) return keyString(e.before, this.primaryKey, this.table);
     throw new MergeError(`${e.op} at position ${e.source.position} of table ${this.table} carries no primary key (${this.primaryKey.join(', ')}); the source must send the key of deleted rows.`, { table: this.table, position: e.source.position });
   }
+}
+
+/**
+ * Whether two changes belong to one source transaction: by `txId` when the source sent one,
+ * otherwise (change objects do not carry it) by commit time, which all changes of one
+ * transaction share. Adjacency in a merge batch alone is not enough: with a sharded stream,
+ * a change between them may not have arrived yet.
+ */
+export function sameTransaction(a: ChangeEvent, b: ChangeEvent): boolean {
+  if (a.source.txId !== undefined || b.source.txId !== undefined) return a.source.txId === b.source.txId;
+  return a.source.commitTime.toISOString() === b.source.commitTime.toISOString();
 }
 
 /** Gives `unchanged` columns the previous row's values (null, counted, when there is none). */

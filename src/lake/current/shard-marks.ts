@@ -31,6 +31,7 @@ import type { ChangeEvent } from '../../core/change-event.ts';
 import type { CatalogObject } from '../catalog/catalog.ts';
 import type { Manifest } from './manifest.ts';
 import { hasKey, keyString } from './row-key.ts';
+import { sameTransaction } from './current-state.ts';
 
 /** Oldest and newest position merged from one shard. */
 export interface ShardMark {
@@ -160,7 +161,7 @@ export function crossShardChanges(ordered: readonly ChangeEvent[], primaryKey: r
     const p = e.source.position;
     if (e.op === 'insert' && (e.unchanged?.length ?? 0) > 0) {
       const prev = ordered[i - 1];
-      if (prev === undefined || prev.op !== 'delete' || prev.source.txId !== e.source.txId) orphan = newest(orphan, p);
+      if (prev === undefined || prev.op !== 'delete' || !sameTransaction(prev, e)) orphan = newest(orphan, p);
     }
     if (e.op === 'update' && primaryKey.length > 0 && hasKey(e.before, primaryKey) && hasKey(e.key, primaryKey) && keyString(e.before, primaryKey, table) !== keyString(e.key, primaryKey, table)) {
       firstMove = min(firstMove, p);

@@ -93,10 +93,11 @@ export async function mergeChangeObjectsSql(d: SqlMergeDeps, input: SqlMergeInpu
     const partial = async (list: string): Promise<boolean> => (await d.conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${list})`)).getRows().some((r) => r[0] === '_unchanged' || r[0] === '_old_key');
     const pendingFiles = await files(input.pending);
     if (await partial(pendingFiles)) return undefined;
-    // Per-object position ranges decide whether anything is truly late (`shard-marks.ts`).
+    // Per-object position ranges decide whether anything is truly late (`shard-marks.ts`); the
+    // file name column gets a name of its own, since a table may well have a `filename` column.
     const ranges = async (objs: readonly CatalogObject[]): Promise<ObjectRange[]> => {
       const byPath = new Map(objs.map((o) => [(locals.get(o.key) as { path: string }).path, o]));
-      const rows = (await d.conn.runAndReadAll(`SELECT filename, min(_position), max(_position), max(_position) FILTER (WHERE _op = 'truncate') FROM read_parquet(${await files(objs)}, filename = true, union_by_name = true) GROUP BY filename`)).getRows();
+      const rows = (await d.conn.runAndReadAll(`SELECT _hydrant_file, min(_position), max(_position), max(_position) FILTER (WHERE _op = 'truncate') FROM read_parquet(${await files(objs)}, filename = '_hydrant_file', union_by_name = true) GROUP BY _hydrant_file`)).getRows();
       return rows.map((r) => ({ shard: shardOf(byPath.get(String(r[0])) as CatalogObject), low: r[1] as string | null, high: r[2] as string | null, truncate: r[3] as string | null }));
     };
     const pendingRanges = await ranges(input.pending);

@@ -129,9 +129,11 @@ export class Workload {
         out.push(this.#event('update', keyOf(row), keyOf(old), this.#withoutUnchanged(row, unchanged), unchanged));
       } else {
         // As the PostgreSQL source sends it: delete + insert in one transaction, TOAST values unsent.
+        // One transaction: one txId and one commit time (change objects carry only the latter).
         const tx = `kc${this.#pos}`;
-        out.push(this.#event('delete', keyOf(old), keyOf(old), null, [], tx));
-        out.push(this.#event('insert', keyOf(row), null, this.#withoutUnchanged(row, unchanged), unchanged, tx));
+        const del = this.#event('delete', keyOf(old), keyOf(old), null, [], tx);
+        out.push(del);
+        out.push({ ...this.#event('insert', keyOf(row), null, this.#withoutUnchanged(row, unchanged), unchanged, tx), source: { ...del.source, position: pos(this.#pos) } });
       }
       return;
     }
