@@ -5,17 +5,14 @@
  * files hold every record exactly once, byte-identical to what the generator produces.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeEnvelope, envelopeToJson } from '../../src/core/change-event.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Workload } from '../../src/sources/generator/workload.ts';
 import { EmbeddedStreamLog } from '../../src/stream/embedded/embedded-stream-log.ts';
 import type { ShardIterator } from '../../src/stream/stream-log.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/hydrant.js', import.meta.url));
+import { HYDRANT_BIN, runNode, type ChildExit } from '../support/child-process.ts';
 
 /** Knobs of the crash pipeline. */
 export interface CrashPipeline {
@@ -43,14 +40,6 @@ export async function writePipeline(dir: string, p: CrashPipeline): Promise<stri
   return file;
 }
 
-/** How a child run ended. */
-export interface ChildExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stderr: string;
-  readonly stdout: string;
-}
-
 /**
  * Spawns `hydrant run FILE ...args`; `killAfterMs` sends SIGKILL after that delay, counted from
  * the runner's `pipeline running` log line (not from spawn), so a slow start on a loaded machine
@@ -60,22 +49,11 @@ export function runChild(file: string, args: readonly string[], options: { crash
   const env: Record<string, string | undefined> = { ...process.env, HYDRANT_LOG_LEVEL: options.killAfterMs === undefined ? 'warn' : 'info' };
   if (options.crashAt !== undefined) env['HYDRANT_CRASH_AT'] = options.crashAt;
   else delete env['HYDRANT_CRASH_AT'];
-  const child = spawn(process.execPath, [BIN, 'run', file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) options.onSpawn?.(child.pid);
-  let stderr = '';
-  let stdout = '';
-  let timer: NodeJS.Timeout | undefined;
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (options.killAfterMs !== undefined && timer === undefined && stderr.includes('"pipeline running"')) timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
-  });
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      resolve({ code, signal, stderr, stdout });
-    });
+  return runNode([HYDRANT_BIN, 'run', file, ...args], {
+    env,
+    ...(options.killAfterMs === undefined ? {} : { killAfterMs: options.killAfterMs }),
+    ...(options.onSpawn === undefined ? {} : { onSpawn: options.onSpawn }),
+    killTimerFrom: (stream, _chunk, soFar) => stream === 'stderr' && soFar.includes('"pipeline running"'),
   });
 }
 

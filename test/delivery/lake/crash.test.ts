@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,22 +19,12 @@ import { listObjects } from '../../../src/lake/catalog/catalog.ts';
 import { EmbeddedStateStore } from '../../../src/state/embedded/embedded-state-store.ts';
 import type { StateValue } from '../../../src/state/state-store.ts';
 import { EmbeddedStreamLog } from '../../../src/stream/embedded/embedded-stream-log.ts';
+import { runNode, type ChildExit } from '../../support/child-process.ts';
 import { startS3, type S3Server } from '../../support/s3.ts';
 import { ORDERS, orderChange } from './fixtures.ts';
+import { prng as rng } from '../../support/prng.ts';
 
 const CHILD = join(import.meta.dirname, 'crash-child.ts');
-
-/** Small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function prefill(dataDir: string, n: number, noteBytes: number): Promise<number> {
   const state = await EmbeddedStateStore.open({ dataDir });
@@ -56,27 +45,8 @@ async function prefill(dataDir: string, n: number, noteBytes: number): Promise<n
   return n;
 }
 
-interface RunResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runChild(env: Record<string, string>, killAfterMs?: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function runChild(env: Record<string, string>, killAfterMs?: number): Promise<ChildExit> {
+  return runNode(['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
 }
 
 /** Every record exactly once; listing == catalog; no intents. */

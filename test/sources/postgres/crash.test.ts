@@ -7,45 +7,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { runNode, type ChildExit } from '../../support/child-process.ts';
 import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
+import { prng } from '../../support/prng.ts';
 
 const seed = Number(process.env['TEST_SEED'] ?? Math.floor(Math.random() * 1e6));
 const CHILD = join(import.meta.dirname, 'fixtures', 'capture-child.ts');
 const NAMED = ['postgres.batch_ready:3', 'postgres.before_confirm:2', 'postgres.after_confirm:4', 'postgres.stream_commit:1', 'test.torn_write:2', 'test.after_durable:5'];
 const RANDOM_KILLS = 10;
 
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Runs the child once; kills it after `killAfterMs` from its start when given. */
-function runChild(env: Record<string, string>, killAfterMs: number | undefined, timeoutMs: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('started') && killAfterMs !== undefined && timer === undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    });
-    const hard = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(hard);
-      if (timer !== undefined) clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
+/** Runs the child once; kills it `killAfterMs` after it says it started, when given. */
+function runChild(env: Record<string, string>, killAfterMs: number | undefined, timeoutMs: number): Promise<ChildExit> {
+  return runNode(['--import', 'tsx', CHILD], {
+    env: { ...process.env, ...env },
+    ...(killAfterMs === undefined ? {} : { killAfterMs }),
+    killTimerFrom: (stream, chunk) => stream === 'stdout' && chunk.includes('started'),
+    timeoutMs,
   });
 }
 

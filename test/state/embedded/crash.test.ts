@@ -7,26 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedStateStore } from '../../../src/state/embedded/embedded-state-store.ts';
+import { runNode } from '../../support/child-process.ts';
+import { prng } from '../../support/prng.ts';
 
 const WRITER = fileURLToPath(new URL('../fixtures/crash-writer.ts', import.meta.url));
 const COMPACT_AFTER = 8192;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RunResult {
   readonly acked: number[];
@@ -35,30 +25,27 @@ interface RunResult {
 }
 
 /** Runs the writer until `killAfterAcks` acks (then waits `delayMs` and SIGKILLs) or until it dies by itself. */
-function runWriter(dataDir: string, firstTx: number, options: { killAfterAcks?: number; delayMs?: number; crashAt?: string }): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['HYDRANT_CRASH_AT'];
-    if (options.crashAt !== undefined) env['HYDRANT_CRASH_AT'] = options.crashAt;
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, String(firstTx), String(COMPACT_AFTER)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked: number[] = [];
-    let out = '';
-    let stderr = '';
-    let killing = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const lines = out.split('\n');
-      out = lines.pop() ?? '';
-      for (const l of lines) if (l.startsWith('ACK ')) acked.push(Number(l.slice(4)));
-      if (!killing && options.killAfterAcks !== undefined && acked.length >= options.killAfterAcks) {
-        killing = true;
-        setTimeout(() => child.kill('SIGKILL'), options.delayMs ?? 0);
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ acked, stderr, signal }));
+async function runWriter(dataDir: string, firstTx: number, options: { killAfterAcks?: number; delayMs?: number; crashAt?: string }): Promise<RunResult> {
+  const env = { ...process.env };
+  delete env['HYDRANT_CRASH_AT'];
+  if (options.crashAt !== undefined) env['HYDRANT_CRASH_AT'] = options.crashAt;
+  const { killAfterAcks } = options;
+  const r = await runNode(['--import', 'tsx', WRITER, dataDir, String(firstTx), String(COMPACT_AFTER)], {
+    env,
+    ...(killAfterAcks === undefined ? {} : { killAfterMs: options.delayMs ?? 0 }),
+    // Only whole "ACK n" lines count, as they do in `acked` below.
+    killTimerFrom: (stream, _chunk, soFar) => {
+      if (stream !== 'stdout' || killAfterAcks === undefined) return false;
+      return completeLines(soFar).filter((l) => l.startsWith('ACK ')).length >= killAfterAcks;
+    },
   });
+  const acked = completeLines(r.stdout).filter((l) => l.startsWith('ACK ')).map((l) => Number(l.slice(4)));
+  return { acked, stderr: r.stderr, signal: r.signal };
+}
+
+/** The lines of `text` that a newline ends (a line cut by a kill is left out). */
+function completeLines(text: string): string[] {
+  return text.split('\n').slice(0, -1);
 }
 
 /** Reopens the store and checks the invariants; returns the highest transaction seen. */

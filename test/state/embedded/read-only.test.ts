@@ -14,16 +14,7 @@ import { EmbeddedStateStore } from '../../../src/state/embedded/embedded-state-s
 import { journalName } from '../../../src/state/embedded/files.ts';
 import { StateUnavailableError } from '../../../src/state/errors.ts';
 import type { StateOp } from '../../../src/state/state-store.ts';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../../support/prng.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'hydrant-state-ro-'));
