@@ -12,23 +12,12 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../../support/postgres.ts';
-import { listFiles, scanForLeaks } from './leak-scan-support.ts';
+import { anonymizeToLakeYaml, listFiles, scanForLeaks } from './leak-scan-support.ts';
+import { prng } from '../../support/prng.ts';
 
 const bin = fileURLToPath(new URL('../../../bin/hydrant.js', import.meta.url));
 const KEY = 'pg-leak-test-secret-key-a81c44e0';
 const SEED = Number(process.env['HYDRANT_TEST_SEED'] ?? 4242);
-
-/** A small seeded PRNG (mulberry32), so failures reproduce with the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['Amelia', 'Bartholomew', 'Cordelia', 'Desmond', 'Evangeline', 'Fitzgerald', 'Guinevere', 'Horatio'];
 const LAST = ['Worthington', 'Blackwood', 'Fairweather', 'Ravenscroft', 'Thistlewood', 'Ashbury'];
@@ -58,22 +47,7 @@ lake: { type: fs, path: lake }
 streams: { changes: { shards: 2 } }
 sources:
   db: { type: postgres, stream: changes, host: ${JSON.stringify(server.host)}, port: ${server.port}, user: ${server.user}, database: shop, idle_wait_ms: 300, transforms: [anon] }
-transforms:
-  anon:
-    type: anonymize
-    key: { file: ${JSON.stringify(join(dir, 'key'))} }
-    rules:
-      - { tables: [customers], columns: [id], action: pseudonymize }
-      - { tables: [orders], columns: [customer_id], action: pseudonymize }
-      - { columns: [email], action: pseudonymize }
-      - { tables: [customers], columns: [name], action: redact, value: '[redacted]' }
-      - { columns: [phone], action: tokenize }
-      - { columns: [address], action: redact }
-      - { columns: [birth_date], action: generalize, to: year }
-deliveries:
-  parquet: { type: lake, stream: changes, format: parquet, compression: zstd, buffer_interval_s: 0 }
-  jsonl: { type: lake, stream: changes, format: jsonl, compression: gzip, buffer_interval_s: 0, changes_prefix: 'jsonl/{source}/{schema}/{table}/' }
-`,
+${anonymizeToLakeYaml(`{ file: ${JSON.stringify(join(dir, 'key'))} }`)}`,
     );
     writeFileSync(join(dir, 'key'), KEY + '\n');
     const env = { ...process.env, HYDRANT_LOG_LEVEL: 'debug' };

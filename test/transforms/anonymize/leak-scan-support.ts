@@ -2,7 +2,8 @@
  * Scans every file under a directory for forbidden strings, decompressing what is compressed:
  * gzip/snappy/zstd objects are decompressed whole, Parquet files are also decoded row by row
  * (their pages are compressed, so raw bytes alone would prove nothing). A compressed file the
- * scanner cannot read fails the scan instead of passing silently.
+ * scanner cannot read fails the scan instead of passing silently. Also the pipeline tail the
+ * leak tests share: a typical anonymization of the shop tables into a Parquet and a JSONL lake.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,6 +24,31 @@ export function listFiles(dir: string): string[] {
   };
   walk(dir);
   return out.sort();
+}
+
+/**
+ * The `transforms:` and `deliveries:` sections of the leak tests' pipelines: transform `anon`
+ * (for the source edge) with `key: KEY` (a YAML flow map), pseudonymizing the customer keys and
+ * emails, redacting names and addresses, tokenizing phones and generalizing birth dates; then a
+ * zstd Parquet lake and a gzip JSONL lake under `jsonl/`, both from stream `changes`.
+ */
+export function anonymizeToLakeYaml(key: string): string {
+  return `transforms:
+  anon:
+    type: anonymize
+    key: ${key}
+    rules:
+      - { tables: [customers], columns: [id], action: pseudonymize }
+      - { tables: [orders], columns: [customer_id], action: pseudonymize }
+      - { columns: [email], action: pseudonymize }
+      - { tables: [customers], columns: [name], action: redact, value: '[redacted]' }
+      - { columns: [phone], action: tokenize }
+      - { columns: [address], action: redact }
+      - { columns: [birth_date], action: generalize, to: year }
+deliveries:
+  parquet: { type: lake, stream: changes, format: parquet, compression: zstd, buffer_interval_s: 0 }
+  jsonl: { type: lake, stream: changes, format: jsonl, compression: gzip, buffer_interval_s: 0, changes_prefix: 'jsonl/{source}/{schema}/{table}/' }
+`;
 }
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);

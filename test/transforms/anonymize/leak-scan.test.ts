@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { ChangeEvent } from '../../../src/core/change-event.ts';
 import { generatorSource } from '../../../src/sources/generator/generator-source.ts';
 import { context } from '../support.ts';
-import { listFiles, scanForLeaks } from './leak-scan-support.ts';
+import { anonymizeToLakeYaml, listFiles, scanForLeaks } from './leak-scan-support.ts';
 
 const bin = fileURLToPath(new URL('../../../bin/hydrant.js', import.meta.url));
 const SEED = 20241121;
@@ -73,22 +73,7 @@ lake: { type: fs, path: lake }
 streams: { changes: { shards: 2 } }
 sources:
   shop: { type: generator, stream: changes, seed: ${SEED}, count: ${COUNT}, batch_size: 250, transforms: [anon] }
-transforms:
-  anon:
-    type: anonymize
-    key: { env: HYDRANT_TEST_LEAK_KEY }
-    rules:
-      - { tables: [customers], columns: [id], action: pseudonymize }
-      - { tables: [orders], columns: [customer_id], action: pseudonymize }
-      - { columns: [email], action: pseudonymize }
-      - { tables: [customers], columns: [name], action: redact, value: '[redacted]' }
-      - { columns: [phone], action: tokenize }
-      - { columns: [address], action: redact }
-      - { columns: [birth_date], action: generalize, to: year }
-deliveries:
-  parquet: { type: lake, stream: changes, format: parquet, compression: zstd, buffer_interval_s: 0 }
-  jsonl: { type: lake, stream: changes, format: jsonl, compression: gzip, buffer_interval_s: 0, changes_prefix: 'jsonl/{source}/{schema}/{table}/' }
-`,
+${anonymizeToLakeYaml('{ env: HYDRANT_TEST_LEAK_KEY }')}`,
     );
     const run = spawnSync(process.execPath, [bin, 'run', file, '--until-caught-up'], { encoding: 'utf8', env: { ...process.env, HYDRANT_TEST_LEAK_KEY: KEY, HYDRANT_LOG_LEVEL: 'debug' }, timeout: 300_000 });
     assert.equal(run.status, 0, `hydrant run failed:\n${run.stderr.slice(-3000)}`);
