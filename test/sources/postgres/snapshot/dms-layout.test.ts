@@ -5,10 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPostgres } from '../../../support/postgres.ts';
+import { startAppServer, testDir } from './helpers.ts';
 import { hydrant } from './lake-pipeline.ts';
 
 function walk(dir: string): string[] {
@@ -16,13 +15,8 @@ function walk(dir: string): string[] {
 }
 
 test('DMS layout: snapshot rows become LOAD0000000N objects, changes timestamped objects', async (t) => {
-  const server = await startPostgres();
-  const dir = mkdtempSync(join(tmpdir(), 'hydrant-snapdms-'));
-  t.after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await server.query('create database app');
+  const server = await startAppServer(t);
+  const dir = testDir(t, 'hydrant-snapdms-');
   await server.query('create table t (id bigint primary key, v int not null, note text)', [], 'app');
   await server.query(`insert into t select g, g, 'row ' || g from generate_series(1, 5000) g`, [], 'app');
   const file = join(dir, 'pipeline.yaml');

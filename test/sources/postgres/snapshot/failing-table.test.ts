@@ -8,17 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent } from '../../../../src/core/change-event.ts';
 import { CurrentState } from '../../../../src/lake/current/current-state.ts';
-import { startPostgres } from '../../../support/postgres.ts';
 import { collect, makeSource, testContext } from '../helpers.ts';
+import { startAppServer } from './helpers.ts';
 
 test('a table that cannot be read is retried with back-off while the others load', async (t) => {
-  const server = await startPostgres();
+  const server = await startAppServer(t);
   const tc = testContext('pg');
-  t.after(async () => {
-    tc.cleanup();
-    await server.stop();
-  });
-  await server.query('create database app');
+  t.after(() => tc.cleanup());
   await server.query('create role loader login replication', [], 'app');
   for (const name of ['a', 'b']) {
     await server.query(`create table ${name} (id int primary key, v text)`, [], 'app');

@@ -1,20 +1,29 @@
 /**
- * Helpers for the snapshot tests: a seeded writer that inserts, updates and deletes rows of a
- * table until stopped, and the comparison of a merged table with `SELECT *`.
+ * Helpers for the snapshot tests: a private server with database `app` and a temp dir that go
+ * away with the test, a seeded writer that inserts, updates and deletes rows of a table until
+ * stopped, and the comparison of a merged table with `SELECT *`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import type { PostgresServer } from '../../../support/postgres.ts';
+import { startPostgres, type PostgresServer } from '../../../support/postgres.ts';
+import { prng } from '../../../support/prng.ts';
 
-/** A small seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A private PostgreSQL server with an empty database `app`, stopped when test `t` ends. */
+export async function startAppServer(t: TestContext): Promise<PostgresServer> {
+  const server = await startPostgres();
+  t.after(() => server.stop());
+  await server.query('create database app');
+  return server;
+}
+
+/** A fresh temp dir (`prefix` + random), removed when test `t` ends. */
+export function testDir(t: TestContext, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** The seed of a test run (TEST_SEED or random), printed so a failure can be replayed. */

@@ -10,19 +10,14 @@ import assert from 'node:assert/strict';
 import type { ChangeEvent } from '../../../../src/core/change-event.ts';
 import { CurrentState } from '../../../../src/lake/current/current-state.ts';
 import { loadTables } from '../../../../src/sources/postgres/snapshot/snapshot-state.ts';
-import { startPostgres } from '../../../support/postgres.ts';
 import { assertPositionsStrict, collect, makeSource, testContext } from '../helpers.ts';
-import { startWriter, tableLines, testSeed } from './helpers.ts';
+import { startAppServer, startWriter, tableLines, testSeed } from './helpers.ts';
 
 test('initial load inside the exported snapshot + concurrent writes = SELECT *', async (t) => {
   const seed = testSeed('initial load');
-  const server = await startPostgres();
+  const server = await startAppServer(t);
   const tc = testContext('pg');
-  t.after(async () => {
-    tc.cleanup();
-    await server.stop();
-  });
-  await server.query('create database app');
+  t.after(() => tc.cleanup());
   await server.query('create table t (id bigint primary key, v int not null, note text)', [], 'app');
   await server.query(`insert into t select g, g, 'row ' || g from generate_series(1, 20000) g`, [], 'app');
   await server.query('create table done_marker (id int primary key)', [], 'app');

@@ -5,17 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPostgres } from '../../../support/postgres.ts';
 import { assertPositionsStrict, collect, makeSource, testContext } from '../helpers.ts';
+import { startAppServer } from './helpers.ts';
 
 test('snapshot: only loads every table once, without a slot', async (t) => {
-  const server = await startPostgres();
+  const server = await startAppServer(t);
   const tc = testContext('pg');
-  t.after(async () => {
-    tc.cleanup();
-    await server.stop();
-  });
-  await server.query('create database app');
+  t.after(() => tc.cleanup());
   await server.query('create table a (id int primary key, v text)', [], 'app');
   await server.query('create table nokey (v int, w text)', [], 'app');
   await server.query(`insert into a select g, 'a' || g from generate_series(1, 2500) g`, [], 'app');
