@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorruptionError } from '../../../src/core/errors.ts';
 import { EmbeddedStateStore } from '../../../src/state/embedded/embedded-state-store.ts';
-import { journalName } from '../../../src/state/embedded/files.ts';
 import { StateUnavailableError } from '../../../src/state/errors.ts';
 import type { StateOp } from '../../../src/state/state-store.ts';
+import { writeJournal } from './journal-cuts.ts';
 import { prng as rng } from '../../support/prng.ts';
 
 async function tempDir(): Promise<string> {
@@ -88,20 +88,7 @@ test('every torn cut of the journal: a read-only open sees the whole-transaction
       [{ type: 'put', key: 'a', value: 2 }, { type: 'delete', key: 'b' }],
       [{ type: 'put', key: 'c', value: 'three' }],
     ];
-    const path = join(dataDir, 'state', journalName(0));
-    const s = await EmbeddedStateStore.open({ dataDir });
-    const ends: number[] = [(await readFile(path)).length];
-    for (const t of txs) {
-      await s.commit(t);
-      ends.push((await readFile(path)).length);
-    }
-    await s.close();
-    const full = await readFile(path);
-    const expected = (n: number): Record<string, unknown> => {
-      const m = new Map<string, unknown>();
-      for (const t of txs.slice(0, n)) for (const op of t) op.type === 'put' ? m.set(op.key, op.value) : m.delete(op.key);
-      return Object.fromEntries([...m].sort(([x], [y]) => (x < y ? -1 : 1)));
-    };
+    const { path, full, ends, expectedAfter: expected } = await writeJournal(dataDir, txs);
     for (let cut = 0; cut <= full.length; cut++) {
       const bytes = full.subarray(0, cut);
       await writeFile(path, bytes);

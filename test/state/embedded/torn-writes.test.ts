@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStateStore } from '../../../src/state/embedded/embedded-state-store.ts';
-import { journalName } from '../../../src/state/embedded/files.ts';
 import { FRAME_HEADER_BYTES } from '../../../src/state/embedded/frame.ts';
 import type { StateOp } from '../../../src/state/state-store.ts';
+import { writeJournal } from './journal-cuts.ts';
 
 test('every possible torn cut of the journal recovers a whole-transaction prefix', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'hydrant-state-torn-'));
@@ -22,20 +22,7 @@ test('every possible torn cut of the journal recovers a whole-transaction prefix
       [{ type: 'put', key: 'b', value: { n: 3 } }, { type: 'put', key: 'c', value: 'three' }],
       [{ type: 'delete', key: 'a' }, { type: 'put', key: 'd', value: null }],
     ];
-    const path = join(dataDir, 'state', journalName(0));
-    const s = await EmbeddedStateStore.open({ dataDir });
-    const ends: number[] = [(await readFile(path)).length];
-    for (const t of txs) {
-      await s.commit(t);
-      ends.push((await readFile(path)).length);
-    }
-    await s.close();
-    const full = await readFile(path);
-    const expectedAfter = (n: number): Record<string, unknown> => {
-      const m = new Map<string, unknown>();
-      for (const t of txs.slice(0, n)) for (const op of t) op.type === 'put' ? m.set(op.key, op.value) : m.delete(op.key);
-      return Object.fromEntries([...m].sort(([x], [y]) => (x < y ? -1 : 1)));
-    };
+    const { path, full, ends, expectedAfter } = await writeJournal(dataDir, txs);
     let cuts = 0;
     for (let cut = 0; cut <= full.length; cut++) {
       await writeFile(path, full.subarray(0, cut));
