@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DateValue, daysFromCivil, Decimal, decodeValue, encodeValue, Interval, JsonText, Timestamp, TimeValue, type Row } from '../../../src/core/values.ts';
@@ -17,6 +16,7 @@ import { CsvWriter } from '../../../src/delivery/formats/csv.ts';
 import { fromRows, type OutputColumn } from '../../../src/delivery/formats/format.ts';
 import { JsonlWriter } from '../../../src/delivery/formats/jsonl.ts';
 import { ParquetWriter } from '../../../src/delivery/formats/parquet.ts';
+import { duckRows as duck } from '../../support/duckdb.ts';
 
 const COLUMNS: OutputColumn[] = [
   { name: 'id', type: { kind: 'int64' } },
@@ -48,17 +48,6 @@ const ROWS: Row[] = [
   { id: 0n, i16: 7, i32: -1, dec: new Decimal('-0.50'), num: new Decimal('-Infinity'), f64: -0, f32: -2.25, ok: null, s: ' lead', u: '00000000-0000-0000-0000-000000000000', j: new JsonText('[1,2]'), d: new DateValue(0), t: null, ttz: new TimeValue(0n, -34200), ts: new Timestamp(0n, false), tstz: new Timestamp(1n, true), iv: null, by: null, arr: null, tags: ['x,y'] },
   { id: 1n, i16: null, i32: null, dec: new Decimal('Infinity'), num: null, f64: Infinity, f32: null, ok: null, s: null, u: null, j: null, d: new DateValue('-infinity'), t: null, ttz: null, ts: null, tstz: null, iv: null, by: null, arr: null, tags: null },
 ];
-
-async function duck<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as T[];
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 const enc = (v: unknown): string => JSON.stringify(encodeValue(v as never));
 

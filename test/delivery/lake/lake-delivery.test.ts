@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { silentLogger } from '../../../src/core/logger.ts';
 import { Metrics } from '../../../src/core/metrics.ts';
 import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.ts';
@@ -13,6 +12,7 @@ import { LakeDelivery } from '../../../src/delivery/lake/lake-delivery.ts';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
 import { ORDERS, orderChange, putSchema, records, StateCommitter } from './fixtures.ts';
 import { Timestamp } from '../../../src/core/values.ts';
+import { duckRows as duck } from '../../support/duckdb.ts';
 
 async function setup(cfg: Partial<LakeDeliveryConfig>) {
   const dir = mkdtempSync(join(tmpdir(), 'hydrant-lake-'));
@@ -23,17 +23,6 @@ async function setup(cfg: Partial<LakeDeliveryConfig>) {
   const delivery = new LakeDelivery(lakeDeliveryConfig.parse({ buffer_interval_s: 0, ...cfg }), { name: 'to_lake', dataDir: dir, state, lake, logger: silentLogger, metrics: new Metrics() });
   await delivery.start(committer);
   return { dir, state, lake, committer, delivery, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function duck<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as T[];
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
 }
 
 test('parquet objects: hive prefixes, typed columns, catalog entries and checkpoint in one commit', async () => {

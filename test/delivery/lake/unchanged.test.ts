@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { ChangeEvent } from '../../../src/core/change-event.ts';
 import { silentLogger } from '../../../src/core/logger.ts';
 import { Metrics } from '../../../src/core/metrics.ts';
@@ -18,6 +17,7 @@ import { lakeDeliveryConfig, type LakeDeliveryConfig } from '../../../src/delive
 import { LakeDelivery } from '../../../src/delivery/lake/lake-delivery.ts';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
 import { ORDERS, orderChange, putSchema, records, StateCommitter } from './fixtures.ts';
+import { duckRows as read } from '../../support/duckdb.ts';
 
 /** An update of order `id` that did not carry `region` (as PostgreSQL does for a TOASTed value). */
 function partialUpdate(id: number, ms: number): ChangeEvent {
@@ -25,17 +25,6 @@ function partialUpdate(id: number, ms: number): ChangeEvent {
   const after = { ...e.after };
   delete after['region'];
   return { ...e, after, unchanged: ['region'] };
-}
-
-async function read(sql: string): Promise<Array<Record<string, unknown>>> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
 }
 
 function reader(format: string, path: string): string {
