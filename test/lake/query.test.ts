@@ -35,6 +35,28 @@ async function fillLake(state: StateStore, lake: ObjectStore, dataDir: string, f
   await d.close();
 }
 
+/**
+ * Runs `fn` with a LakeQuery over a private S3 lake that `fillLake` filled (in `format`), and
+ * the query's notes; then closes and removes everything.
+ */
+async function withS3Lake(prefix: string, format: 'parquet' | 'jsonl', fn: (q: LakeQuery, notes: string[]) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const s3 = await startS3();
+  const state = await EmbeddedStateStore.open({ dataDir: dir });
+  const lake = s3.store('lake');
+  const notes: string[] = [];
+  const q = new LakeQuery({ state, lake, cacheDir: join(dir, 'cache'), note: (m) => notes.push(m) });
+  try {
+    await fillLake(state, lake, dir, format);
+    await fn(q, notes);
+  } finally {
+    await q.close();
+    await state.close();
+    await s3.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('LakeQuery over a local lake: _changes views, schema versions union by name, hive columns, events', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hydrant-query-'));
   const state = await EmbeddedStateStore.open({ dataDir: dir });
@@ -59,25 +81,13 @@ test('LakeQuery over a local lake: _changes views, schema versions union by name
 });
 
 test('LakeQuery over an S3 lake fetches only the named tables into the cache and says so', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hydrant-query-s3-'));
-  const s3 = await startS3();
-  const state = await EmbeddedStateStore.open({ dataDir: dir });
-  const lake = s3.store('lake');
-  const notes: string[] = [];
-  const q = new LakeQuery({ state, lake, cacheDir: join(dir, 'cache'), note: (m) => notes.push(m) });
-  try {
-    await fillLake(state, lake, dir, 'jsonl');
+  await withS3Lake('hydrant-query-s3-', 'jsonl', async (q, notes) => {
     const r = await q.run(`SELECT count(*)::INT n FROM shop.public.orders_changes`);
     assert.deepEqual(r.rows, [{ n: 15 }]);
     assert.match(notes[0] ?? '', /^fetched 2 object\(s\).*from s3:\/\/lake\/lake/);
     await q.run(`SELECT count(*)::INT n FROM shop.public.orders_changes`);
     assert.match(notes[1] ?? '', /^fetched 0 object/);
-  } finally {
-    await q.close();
-    await state.close();
-    await s3.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('hydrant tables and hydrant query CLI on a pipeline file (table, csv, json output)', async () => {
@@ -127,14 +137,7 @@ test('lakeSummary: change counts per table and operation, and the command to que
 });
 
 test('catalog pruning: top-level partition conditions skip objects, anything else prunes nothing', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hydrant-prune-'));
-  const s3 = await startS3();
-  const state = await EmbeddedStateStore.open({ dataDir: dir });
-  const lake = s3.store('lake');
-  const notes: string[] = [];
-  const q = new LakeQuery({ state, lake, cacheDir: join(dir, 'cache'), note: (m) => notes.push(m) });
-  try {
-    await fillLake(state, lake, dir);
+  await withS3Lake('hydrant-prune-', 'parquet', async (q, notes) => {
     // Two change objects: hour=03 (10 rows) and hour=04 (5 rows).
     const cases: Array<[string, number, number]> = [
       [`SELECT count(*)::INT n FROM shop.public.orders_changes WHERE hour = '04'`, 5, 1],
@@ -161,10 +164,5 @@ test('catalog pruning: top-level partition conditions skip objects, anything els
       assert.equal(q.lastPruned, pruned, sql);
     }
     assert.match(notes[0] ?? '', /fetched 1 object\(s\).*1 pruned by partition values/);
-  } finally {
-    await q.close();
-    await state.close();
-    await s3.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
