@@ -67,6 +67,15 @@ export class LakePipeline {
     await this.#delivery.flush();
   }
 
+  /**
+   * Writes events to a shard id of the caller's choice, without routing, and flushes: a stream
+   * after a reshard, where a key's changes move from a parent shard to a child.
+   */
+  async deliverUnrouted(shard: string, events: readonly ChangeEvent[]): Promise<void> {
+    await this.#write(shard, events);
+    await this.#delivery.flush();
+  }
+
   async #write(shard: string, events: readonly ChangeEvent[]): Promise<void> {
     const recs: DeliveryRecord[] = [];
     for (const e of events) {
