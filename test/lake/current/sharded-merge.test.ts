@@ -155,3 +155,48 @@ for (const sql of [true, false]) test(`after a reshard, a parent shard's straggl
   const rows = await readCurrentRows({ state, lake: fx.lake, conn: fx.engine.connection, tmpDir: fx.dir, table, schema });
   assert.deepEqual(canonRows(rows, schema), canonRows(w.truth.values(), schema));
 });
+
+test('a truncate on one shard: older changes of a lagging shard arriving later are dropped (no rebuild); a truncate arriving after newer changes of another shard rebuilds', async (t) => {
+  for (const scenario of ['lagging shard after the truncate', 'truncate after another shard']) {
+    const state = new MemoryStateStore();
+    await putSchema(state, schema);
+    const fx = await openFixture(state, { buckets: 4 });
+    const pipe = await LakePipeline.open({ state, lake: fx.lake, dataDir: fx.dir, shards: 2, format: 'parquet' });
+    t.after(async () => {
+      await pipe.close();
+      await fx.close();
+    });
+    const job = new MergeJob({ state, lake: fx.lake, engine: fx.engine, tmpDir: fx.dir });
+    const w = new Workload({ seed: 11, toast: false, keyChangeAsUpdate: false, truncateRate: 0, resnapshotRate: 0 });
+    const before = w.next(150);
+    const last = before[before.length - 1] as ChangeEvent;
+    // Sorts right after the last change of `before`, before the workload's next position.
+    const truncate: ChangeEvent = { op: 'truncate', source: { ...last.source, position: `${last.source.position.slice(0, 16)}/00000001` }, key: {}, before: null, after: null, schemaVersion: 1 };
+    const after = w.next(150);
+    const x = pipe.shardOf(truncate);
+    const y = x === 'shard-0' ? 'shard-1' : 'shard-0';
+    const on = (shard: string, list: readonly ChangeEvent[]): ChangeEvent[] => list.filter((e) => pipe.shardOf(e) === shard);
+    const delivered: ChangeEvent[] = [];
+    const step = async (shard: string, list: readonly ChangeEvent[], rebuilt: boolean, what: string): Promise<void> => {
+      await pipe.deliverShard(shard, list);
+      delivered.push(...list);
+      const r = await job.mergeTable(table);
+      assert.equal(r.rebuilt, rebuilt, `${scenario}: ${what}`);
+      const rows = await readCurrentRows({ state, lake: fx.lake, conn: fx.engine.connection, tmpDir: fx.dir, table, schema });
+      assert.deepEqual(canonRows(rows, schema), canonRows(replay(delivered), schema), `${scenario}: ${what}`);
+    };
+    if (scenario === 'lagging shard after the truncate') {
+      await step(x, [...on(x, before), truncate], false, 'the truncate merged');
+      assert.ok(on(y, before).length > 0);
+      await step(y, on(y, before), false, 'older changes of the other shard: dropped, not late');
+      assert.equal((await loadManifest(state, table))?.rows, 0, 'the truncate removed them');
+      await step(y, on(y, after), false, 'newer changes of the other shard');
+      await step(x, on(x, after), false, 'newer changes of the truncate\'s shard');
+    } else {
+      await step(x, on(x, before), false, 'first shard');
+      await step(y, [...on(y, before), ...on(y, after)], false, 'the other shard, past the truncate');
+      await step(x, [truncate, ...on(x, after)], true, 'the truncate is older than merged changes: rebuilt');
+    }
+    assert.deepEqual(canonRows(replay(delivered), schema), canonRows(replay([...before, truncate, ...after]), schema), 'everything was delivered');
+  }
+});
