@@ -41,7 +41,7 @@ export interface ShardMark {
 
 /** The marks a manifest keeps (field `marks`, absent in manifests written before them). */
 export interface TableMarks {
-  /** `<delivery>/<shard>` → positions merged from that shard. */
+  /** Stream shard id → positions merged from that shard. */
   readonly shards: Readonly<Record<string, ShardMark>>;
   /** Position of the newest merged truncate, or null. */
   readonly truncatedAt: string | null;
@@ -65,9 +65,13 @@ export interface ObjectRange {
 /** Marks of a table before its first merge. */
 export const NO_MARKS: TableMarks = { shards: {}, truncatedAt: null, crossShard: null };
 
-/** The shard lineage an object belongs to: its delivery and stream shard. */
-export function shardOf(o: Pick<CatalogObject, 'delivery' | 'shard'>): string {
-  return `${o.delivery}/${o.shard}`;
+/**
+ * The mark an object counts against: its stream shard. Not per delivery: two deliveries that
+ * write the same table carry the same keys, so one's objects must count as late against the
+ * other's (a rebuild, correct), never be applied on top of newer changes of the same key.
+ */
+export function shardOf(o: Pick<CatalogObject, 'shard'>): string {
+  return o.shard;
 }
 
 /** The later of two positions (null is none). */
