@@ -4,28 +4,18 @@
  * a transaction confirms nothing of it and resumes exactly after its last event; keepalive
  * reply requests are answered; an idle slot advances while another database writes ~1 GB.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent } from '../../../src/core/change-event.ts';
 import { formatLsn, parseLsn, parsePosition } from '../../../src/sources/postgres/lsn.ts';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
-import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
-import { collect, makeSource, testContext } from './helpers.ts';
+import type { PostgresServer } from '../../support/postgres.ts';
+import { collect, makeSource, sharedPostgres, testContext } from './helpers.ts';
 
 let server: PostgresServer;
-let dbCount = 0;
-before(async () => {
-  server = await startPostgres({ settings: { wal_sender_timeout: '3s', max_wal_size: '256MB', checkpoint_timeout: '30s' } });
+const freshDb = sharedPostgres({ wal_sender_timeout: '3s', max_wal_size: '256MB', checkpoint_timeout: '30s' }, (s) => {
+  server = s;
 });
-after(async () => {
-  await server.stop();
-});
-
-async function freshDb(): Promise<string> {
-  const db = `db${++dbCount}`;
-  await server.query(`create database ${db}`);
-  return db;
-}
 
 async function slotRow(db: string, slot: string): Promise<{ cf: bigint; rl: bigint; retained: number }> {
   const r = await server.query<{ cf: string; rl: string; retained: string }>(`select confirmed_flush_lsn::text cf, restart_lsn::text rl, (pg_current_wal_lsn() - restart_lsn)::text retained from pg_replication_slots where slot_name = $1`, [slot], db);

@@ -1,8 +1,10 @@
 /**
- * Helpers for the postgres source tests: a component context without a stream log or lake
- * (the tests play the runner: they keep batches as "durable" and then ack), and a collector.
+ * Helpers for the postgres source tests: one private server per test file with a fresh
+ * database per test, a component context without a stream log or lake (the tests play the
+ * runner: they keep batches as "durable" and then ack), and a collector.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChangeEvent } from '../../../src/core/change-event.ts';
@@ -17,7 +19,30 @@ import { postgresConfig } from '../../../src/sources/postgres/config.ts';
 import type { StateStore, StateValue } from '../../../src/state/state-store.ts';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
 import type { StreamLog } from '../../../src/stream/stream-log.ts';
-import type { PostgresServer } from '../../support/postgres.ts';
+import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
+
+/**
+ * Starts one private server (with `settings`) before the file's tests and stops it after them;
+ * `onStart` receives it. Returns `freshDb`, which creates a new database per call (`db1`, `db2`,
+ * ...) so that the tests of a file do not see each other's slots and tables.
+ */
+export function sharedPostgres(settings: Record<string, string>, onStart: (server: PostgresServer) => void): () => Promise<string> {
+  let server: PostgresServer | undefined;
+  let dbCount = 0;
+  before(async () => {
+    server = await startPostgres({ settings });
+    onStart(server);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return async () => {
+    if (server === undefined) throw new Error('sharedPostgres: freshDb() called before the server started (call it inside a test)');
+    const db = `db${++dbCount}`;
+    await server.query(`create database ${db}`);
+    return db;
+  };
+}
 
 /** A context for a source under test; `logs` collects warnings. */
 export function testContext(name: string, state: StateStore = new MemoryStateStore()): { ctx: ComponentContext; dataDir: string; logs: string[]; cleanup(): void } {

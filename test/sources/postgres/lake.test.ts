@@ -7,10 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres } from '../../support/postgres.ts';
+import { writePipeline } from './snapshot/lake-pipeline.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'hydrant.js');
 
@@ -33,30 +34,7 @@ test('postgres → stream → lake: changes land under databases/<source>/<schem
   try {
     await pg.query('create database shop');
     await pg.query('create table orders (id bigint primary key, amount numeric(20,4), note text)', [], 'shop');
-    const file = join(dir, 'pipeline.yaml');
-    writeFileSync(file, `name: pglake
-data_dir: ${join(dir, 'data')}
-lake:
-  type: fs
-  path: ${join(dir, 'lake')}
-streams:
-  changes:
-    shards: 2
-sources:
-  pg:
-    type: postgres
-    stream: changes
-    host: ${pg.host}
-    port: ${pg.port}
-    user: ${pg.user}
-    database: shop
-    idle_wait_ms: 200
-deliveries:
-  lake:
-    type: lake
-    stream: changes
-    buffer_interval_s: 0
-`);
+    const file = writePipeline(dir, pg, 'shop', {}, { name: 'pglake' });
     // The first run creates the slot: what was written before it is the snapshot's job.
     const r0 = hydrant('run', file, '--until-caught-up');
     assert.equal(r0.code, 0, r0.err);

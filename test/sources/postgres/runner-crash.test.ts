@@ -6,39 +6,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { HYDRANT_BIN, runNode, type ChildExit } from '../../support/child-process.ts';
 import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
+import { prng } from '../../support/prng.ts';
+import { writePipeline } from './snapshot/lake-pipeline.ts';
 
 const seed = Number(process.env['TEST_SEED'] ?? Math.floor(Math.random() * 1e6));
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'hydrant.js');
 
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function run(file: string, env: Record<string, string>, killAfterMs: number | undefined, untilCaughtUp: boolean): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'run', file, ...(untilCaughtUp ? ['--until-caught-up'] : [])], { env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    const hard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('exit', (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      clearTimeout(hard);
-      resolve({ code, signal, stderr });
-    });
+function run(file: string, env: Record<string, string>, killAfterMs: number | undefined, untilCaughtUp: boolean): Promise<ChildExit> {
+  return runNode([HYDRANT_BIN, 'run', file, ...(untilCaughtUp ? ['--until-caught-up'] : [])], {
+    env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn', ...env },
+    ...(killAfterMs === undefined ? {} : { killAfterMs }),
+    timeoutMs: 120_000,
   });
 }
 
@@ -81,32 +65,7 @@ test(`hydrant run: SIGKILL at source crash points and seeded random moments, the
     await server.query('create publication hydrant_pg for all tables', [], db);
     await server.query(`select pg_create_logical_replication_slot('hydrant_pg', 'pgoutput')`, [], db);
     await server.query(`select pg_create_logical_replication_slot('reference', 'test_decoding')`, [], db);
-    const file = join(dir, 'pipeline.yaml');
-    writeFileSync(file, `name: pgrun
-data_dir: ${join(dir, 'data')}
-lake:
-  type: fs
-  path: ${join(dir, 'lake')}
-streams:
-  changes:
-    shards: 2
-sources:
-  pg:
-    type: postgres
-    stream: changes
-    host: ${server.host}
-    port: ${server.port}
-    user: ${server.user}
-    database: ${db}
-    idle_wait_ms: 100
-    max_batch_events: 300
-deliveries:
-  lake:
-    type: lake
-    stream: changes
-    format: jsonl
-    buffer_interval_s: 1
-`);
+    const file = writePipeline(dir, server, db, { idle_wait_ms: 100, max_batch_events: 300 }, { name: 'pgrun', delivery: { format: 'jsonl', buffer_interval_s: 1 } });
     let stop = false;
     let workError: unknown;
     const work = workload(server, db, rnd, () => stop || workError !== undefined).catch((err: unknown) => {
@@ -132,7 +91,7 @@ deliveries:
       const m = /^table public\.(\w+): (INSERT|UPDATE|DELETE): id\[integer\]:(-?\d+)/.exec(data);
       if (m !== null) ref.push(`${m[1]}:${(m[2] as string).toLowerCase()}:${m[3]}`);
     }
-    const q = spawnSync(process.execPath, [BIN, 'query', file, `select _position p, 'w' t, _op op, id from pg.public.w_changes union all select _position, 'bulk', _op, id from pg.public.bulk_changes order by p`, '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const q = spawnSync(process.execPath, [HYDRANT_BIN, 'query', file, `select _position p, 'w' t, _op op, id from pg.public.w_changes union all select _position, 'bulk', _op, id from pg.public.bulk_changes order by p`, '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
     assert.equal(q.status, 0, q.stderr);
     const rows = q.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { p: string; t: string; op: string; id: number });
     const positions = new Set(rows.map((r) => r.p));

@@ -4,45 +4,26 @@
  * subtransaction and a concurrent small transaction), rolled-back large transactions.
  * `logical_decoding_work_mem` is at its minimum so that modest transactions stream.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ChangeEvent } from '../../../src/core/change-event.ts';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
-import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
-import { assertPositionsStrict, collect, makeSource, testContext } from './helpers.ts';
+import type { PostgresServer } from '../../support/postgres.ts';
+import { assertPositionsStrict, collect, makeSource, sharedPostgres, testContext } from './helpers.ts';
+import { prng } from '../../support/prng.ts';
 
 const seed = Number(process.env['TEST_SEED'] ?? Math.floor(Math.random() * 1e6));
 let server: PostgresServer;
-let dbCount = 0;
 
-before(async () => {
+before(() => {
   console.log(`scenarios seed ${seed} (TEST_SEED=${seed} to repeat)`);
-  server = await startPostgres({ settings: { logical_decoding_work_mem: '64kB' } });
 });
-after(async () => {
-  await server.stop();
+const freshDb = sharedPostgres({ logical_decoding_work_mem: '64kB' }, (s) => {
+  server = s;
 });
-
-async function freshDb(): Promise<string> {
-  const db = `db${++dbCount}`;
-  await server.query(`create database ${db}`);
-  return db;
-}
-
-/** Mulberry32: a tiny seeded PRNG. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomText(rnd: () => number, len: number): string {
   const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éß€';

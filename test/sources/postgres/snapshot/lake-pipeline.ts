@@ -3,18 +3,30 @@
  * lake), `hydrant` runs in child processes (blocking or in the background), and the merged
  * current-state table read back with `hydrant query`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HYDRANT_BIN, startNode } from '../../../support/child-process.ts';
 import type { PostgresServer } from '../../../support/postgres.ts';
 
-const BIN = join(import.meta.dirname, '../../../../bin/hydrant.js');
+/** Options of {@link writePipeline} beyond the source's keys. */
+export interface PipelineOptions {
+  /** The pipeline's name (default `snaptest`). */
+  readonly name?: string;
+  /** Extra keys of the lake delivery (e.g. `format`), over `buffer_interval_s: 0`. */
+  readonly delivery?: Record<string, string | number>;
+}
 
-/** Writes the pipeline file; `source` holds extra postgres source keys. */
-export function writePipeline(dir: string, server: PostgresServer, db: string, source: Record<string, string | number>): string {
+/**
+ * Writes `pipeline.yaml` in `dir`: PostgreSQL database `db` of `server` → stream `changes` (2
+ * shards) → lake delivery to `dir/lake`, data in `dir/data`. `source` holds extra postgres
+ * source keys (over `idle_wait_ms: 200`).
+ */
+export function writePipeline(dir: string, server: PostgresServer, db: string, source: Record<string, string | number>, options: PipelineOptions = {}): string {
   const file = join(dir, 'pipeline.yaml');
-  const extra = Object.entries(source).map(([k, v]) => `    ${k}: ${v}`).join('\n');
-  writeFileSync(file, `name: snaptest
+  const sourceKeys = Object.entries({ idle_wait_ms: 200, ...source }).map(([k, v]) => `    ${k}: ${v}`).join('\n');
+  const deliveryKeys = Object.entries({ buffer_interval_s: 0, ...options.delivery }).map(([k, v]) => `, ${k}: ${v}`).join('');
+  writeFileSync(file, `name: ${options.name ?? 'snaptest'}
 data_dir: ${join(dir, 'data')}
 lake: { type: fs, path: ${join(dir, 'lake')} }
 streams: { changes: { shards: 2 } }
@@ -26,27 +38,24 @@ sources:
     port: ${server.port}
     user: ${server.user}
     database: ${db}
-    idle_wait_ms: 200
-${extra}
+${sourceKeys}
 deliveries:
-  lake: { type: lake, stream: changes, buffer_interval_s: 0 }
+  lake: { type: lake, stream: changes${deliveryKeys} }
 `);
   return file;
 }
 
 /** Runs hydrant to completion. */
 export function hydrant(env: Record<string, string>, ...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn', HYDRANT_CRASH_AT: '', ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [HYDRANT_BIN, ...args], { encoding: 'utf8', env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn', HYDRANT_CRASH_AT: '', ...env }, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /** Runs hydrant in the background; `done` resolves when it exits. */
 export function hydrantAsync(env: Record<string, string>, ...args: string[]): { done: Promise<{ code: number | null; signal: string | null; err: string }>; kill(sig: NodeJS.Signals): void; stderr(): string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn', HYDRANT_CRASH_AT: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<{ code: number | null; signal: string | null; err: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, err })));
-  return { done, kill: (sig) => child.kill(sig), stderr: () => err };
+  const child = startNode([HYDRANT_BIN, ...args], { env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn', HYDRANT_CRASH_AT: '', ...env } });
+  const done = child.done.then(({ code, signal, stderr }) => ({ code, signal, err: stderr }));
+  return { done, kill: (sig) => child.kill(sig), stderr: () => child.stderr() };
 }
 
 /** JSON log lines of a run's stderr with the given message. */

@@ -6,24 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startPostgres } from '../../../support/postgres.ts';
-import { startWriter, tableLines, testSeed } from './helpers.ts';
+import { startAppServer, startWriter, tableLines, testDir, testSeed } from './helpers.ts';
 import { hydrant, hydrantAsync, lakeLines, logLines, writePipeline } from './lake-pipeline.ts';
 
 const ROWS = 20_000;
 
 test('re-snapshot of one table under concurrent writes, no stop: merged table = SELECT *', async (t) => {
   const seed = testSeed('resnapshot');
-  const server = await startPostgres();
-  const dir = mkdtempSync(join(tmpdir(), 'hydrant-resnap-'));
-  t.after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await server.query('create database app');
+  const server = await startAppServer(t);
+  const dir = testDir(t, 'hydrant-resnap-');
   await server.query('create table t (id bigint primary key, v int not null, note text)', [], 'app');
   await server.query('create table other (id int primary key)', [], 'app');
   await server.query(`insert into t select g, g, 'row ' || g from generate_series(1, ${ROWS}) g`, [], 'app');

@@ -7,11 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startPostgres } from '../../../support/postgres.ts';
-import { startWriter, tableLines, testSeed } from './helpers.ts';
+import { startAppServer, startWriter, tableLines, testDir, testSeed } from './helpers.ts';
 import { hydrant, hydrantAsync, lakeLines, logLines, writePipeline } from './lake-pipeline.ts';
 
 const ROWS = 30_000;
@@ -19,13 +15,8 @@ const CHUNK = 2000;
 
 test('SIGKILL mid-table, resume with watermarks under writes: merged table = SELECT *, few rows read again', async (t) => {
   const seed = testSeed('snapshot resume');
-  const server = await startPostgres();
-  const dir = mkdtempSync(join(tmpdir(), 'hydrant-snapresume-'));
-  t.after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await server.query('create database app');
+  const server = await startAppServer(t);
+  const dir = testDir(t, 'hydrant-snapresume-');
   await server.query('create table t (id bigint primary key, v int not null, note text)', [], 'app');
   await server.query(`insert into t select g, g, 'row ' || g from generate_series(1, ${ROWS}) g`, [], 'app');
   const file = writePipeline(dir, server, 'app', { snapshot: 'initial', snapshot_chunk_rows: CHUNK, snapshot_workers: 2, max_batch_events: 1000, snapshot_max_rows_per_second: 20_000 });
