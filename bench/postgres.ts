@@ -14,22 +14,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdirSync, rmSync } from 'node:fs';
 import type { Benchmark, BenchRow } from './harness.ts';
-import { encodeEnvelope, partitionKeyOf, type ChangeEvent } from '../src/core/change-event.ts';
-import type { ComponentContext } from '../src/core/component.ts';
-import { silentLogger } from '../src/core/logger.ts';
-import { Metrics } from '../src/core/metrics.ts';
-import { postgresConfig } from '../src/sources/postgres/config.ts';
-import { PostgresSource } from '../src/sources/postgres/postgres-source.ts';
-import { MemoryStateStore } from '../src/state/memory-state-store.ts';
-import { EmbeddedStreamLog } from '../src/stream/embedded/embedded-stream-log.ts';
-import type { ObjectStore } from '../src/lake/object-store.ts';
-import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
+import { drainPostgres, insertRows, startBenchServer } from './postgres-drain.ts';
+import type { PostgresServer } from '../test/support/postgres.ts';
 
 const TX_ROWS = 50_000;
 
-/** Creates the two slots a phase compares (pgoutput for both). */
 /** Creates one round's three slots for a phase (pgoutput for all). */
 async function slots(s: PostgresServer, phase: string, round: number): Promise<void> {
   for (const slot of [`hydrant_${phase}${round}`, `hydrant_${phase}${round}_decode`, `recv_${phase}${round}`]) await s.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [slot], 'bench');
@@ -48,33 +38,8 @@ function recvlogical(s: PostgresServer, slot: string, endpos: string): number {
 }
 
 /** Drains the source's slot; `durable` appends every batch to the embedded log before acking. */
-async function hydrant(s: PostgresServer, phase: string, rows: number, workDir: string, durable = true): Promise<{ seconds: number; fsyncs: number }> {
-  const dataDir = join(workDir, `hydrant-${phase}`);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  const log = new EmbeddedStreamLog({ dataDir, logger: silentLogger });
-  await log.ensureStream('changes', { shards: 2 });
-  const ctx: ComponentContext = { name: phase, pipeline: 'bench', dataDir, state: new MemoryStateStore(), log, lake: {} as ObjectStore, logger: silentLogger, metrics: new Metrics() };
-  const src = new PostgresSource(postgresConfig.parse({ host: s.host, port: s.port, user: s.user, database: 'bench', publication: 'hydrant_pub', max_batch_events: 20_000, idle_wait_ms: 50 }), ctx);
-  const ac = new AbortController();
-  const t0 = performance.now();
-  await src.start(null);
-  let n = 0;
-  while (n < rows) {
-    const b = await src.next(ac.signal);
-    if (b.events.length > 0 && durable) {
-      await log.append('changes', b.events.map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
-    }
-    n += b.events.length;
-    await src.ack(b.position);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const fsyncs = log.stats().fsyncs;
-  await src.close();
-  await log.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  if (n !== rows) throw new Error(`hydrant captured ${n} rows, expected ${rows}`);
-  return { seconds, fsyncs };
+function hydrant(s: PostgresServer, phase: string, rows: number, workDir: string, durable = true): Promise<{ seconds: number; fsyncs: number }> {
+  return drainPostgres(s, { name: phase, dataDir: join(workDir, `hydrant-${phase}`), rows, durable, config: { max_batch_events: 20_000, idle_wait_ms: 50 } });
 }
 
 export const bench: Benchmark = {
@@ -83,13 +48,10 @@ export const bench: Benchmark = {
   async run({ smoke, n, workDir }) {
     const big = n ?? (smoke ? 20_000 : 1_000_000);
     const single = Math.max(1, Math.floor(big / 5));
-    const server = await startPostgres({ settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } });
+    const server = await startBenchServer();
     const rows: BenchRow[] = [];
     const ratios: Array<{ name: string; value: number; goal?: number }> = [];
     try {
-      await server.query('create database bench');
-      await server.query(`create table t (id bigint primary key, qty int, price numeric(10,2), name text, created timestamptz)`, [], 'bench');
-      await server.query('create publication hydrant_pub for table t', [], 'bench');
       await server.query(`create procedure single_rows(first bigint, n int) language plpgsql as $$
         begin for i in first .. first + n - 1 loop
           insert into t values (i, (i % 1000)::int, (i % 100000) / 100.0, 'name-' || md5(i::text), now()); commit;
@@ -103,7 +65,7 @@ export const bench: Benchmark = {
       for (let r = 0; r < rounds; r++) await slots(server, 'large', r);
       for (let first = 1; first <= big; first += TX_ROWS) {
         const last = Math.min(big, first + TX_ROWS - 1);
-        await server.query(`insert into t select g, (g % 1000)::int, (g % 100000) / 100.0, 'name-' || md5(g::text), now() from generate_series(${first}, ${last}) g`, [], 'bench');
+        await insertRows(server, first, last);
       }
       const end1 = await walEnd(server);
       for (let r = 0; r < rounds; r++) {

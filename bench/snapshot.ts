@@ -12,19 +12,10 @@
  * Rows/s for each and the ratio durable load / psql COPY (goal: at least 0.5x).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Benchmark, BenchRow } from './harness.ts';
-import { encodeEnvelope, partitionKeyOf } from '../src/core/change-event.ts';
-import type { ComponentContext } from '../src/core/component.ts';
-import { silentLogger } from '../src/core/logger.ts';
-import { Metrics } from '../src/core/metrics.ts';
-import type { ObjectStore } from '../src/lake/object-store.ts';
-import { postgresConfig } from '../src/sources/postgres/config.ts';
-import { PostgresSource } from '../src/sources/postgres/postgres-source.ts';
-import { MemoryStateStore } from '../src/state/memory-state-store.ts';
-import { EmbeddedStreamLog } from '../src/stream/embedded/embedded-stream-log.ts';
-import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
+import { drainPostgres, insertRows, startBenchServer } from './postgres-drain.ts';
+import type { PostgresServer } from '../test/support/postgres.ts';
 
 function psqlCopy(s: PostgresServer, sql: string): number {
   const t0 = performance.now();
@@ -35,30 +26,15 @@ function psqlCopy(s: PostgresServer, sql: string): number {
 
 /** Runs the initial load of `rows` rows; `durable` appends each batch to the stream log before acking. */
 async function load(s: PostgresServer, name: string, rows: number, workDir: string, durable: boolean): Promise<{ seconds: number; fsyncs: number }> {
-  const dataDir = join(workDir, `snapshot-${name}`);
-  mkdirSync(dataDir, { recursive: true });
-  const log = new EmbeddedStreamLog({ dataDir, logger: silentLogger });
-  await log.ensureStream('changes', { shards: 2 });
-  const ctx: ComponentContext = { name, pipeline: 'bench', dataDir, state: new MemoryStateStore(), log, lake: {} as ObjectStore, logger: silentLogger, metrics: new Metrics() };
-  const src = new PostgresSource(postgresConfig.parse({ host: s.host, port: s.port, user: s.user, database: 'bench', publication: 'hydrant_pub', snapshot: 'initial', snapshot_workers: 2, snapshot_chunk_rows: 100_000, max_batch_events: 20_000, idle_wait_ms: 50, heartbeat_interval_ms: 0 }), ctx);
-  const ac = new AbortController();
-  const t0 = performance.now();
-  await src.start(null);
-  let n = 0;
-  while (n < rows) {
-    const b = await src.next(ac.signal);
-    if (b.events.length > 0 && durable) await log.append('changes', b.events.map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
-    n += b.events.length;
-    await src.ack(b.position);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const fsyncs = log.stats().fsyncs;
-  await src.close();
-  await log.close();
+  const r = await drainPostgres(s, {
+    name,
+    dataDir: join(workDir, `snapshot-${name}`),
+    rows,
+    durable,
+    config: { snapshot: 'initial', snapshot_workers: 2, snapshot_chunk_rows: 100_000, max_batch_events: 20_000, idle_wait_ms: 50, heartbeat_interval_ms: 0 },
+  });
   await s.query(`select pg_drop_replication_slot($1)`, [`hydrant_${name}`], 'bench');
-  rmSync(dataDir, { recursive: true, force: true });
-  if (n !== rows) throw new Error(`hydrant loaded ${n} rows, expected ${rows}`);
-  return { seconds, fsyncs };
+  return r;
 }
 
 export const bench: Benchmark = {
@@ -66,14 +42,11 @@ export const bench: Benchmark = {
   summary: 'PostgreSQL full load (parallel COPY binary chunks) made durable in the stream vs psql COPY TO STDOUT to /dev/null',
   async run({ smoke, n, workDir }) {
     const total = n ?? (smoke ? 20_000 : 1_000_000);
-    const server = await startPostgres({ settings: { max_wal_size: '4GB', checkpoint_timeout: '30min' } });
+    const server = await startBenchServer();
     const rows: BenchRow[] = [];
     const ratios: Array<{ name: string; value: number; goal?: number }> = [];
     try {
-      await server.query('create database bench');
-      await server.query(`create table t (id bigint primary key, qty int, price numeric(10,2), name text, created timestamptz)`, [], 'bench');
-      await server.query('create publication hydrant_pub for table t', [], 'bench');
-      await server.query(`insert into t select g, (g % 1000)::int, (g % 100000) / 100.0, 'name-' || md5(g::text), now() from generate_series(1, ${total}) g`, [], 'bench');
+      await insertRows(server, 1, total);
       await server.query('vacuum analyze t', [], 'bench');
       // Warm the cache for everyone alike.
       psqlCopy(server, 'COPY t TO STDOUT');
