@@ -22,10 +22,13 @@ export async function loadPipelineOrReport(file: string): Promise<PipelineSpec |
 }
 
 /**
- * The PostgreSQL sources of `spec` as `[name, config]` (only the one named `only` when given).
- * When there is none, says so on stderr and resolves to `undefined` (the command exits 1).
+ * Loads `file` and picks its PostgreSQL sources as `[name, config]` (only the one named `only`
+ * when given). Resolves to `undefined` after saying what is wrong (configuration problems on
+ * stdout, no such source on stderr): the command then exits 1.
  */
-export function postgresTargets(spec: PipelineSpec, file: string, only: string | undefined): Array<[string, PostgresConfig]> | undefined {
+export async function loadPostgresTargets(file: string, only: string | undefined): Promise<Array<[string, PostgresConfig]> | undefined> {
+  const spec = await loadPipelineOrReport(file);
+  if (spec === undefined) return undefined;
   const targets = Object.entries(spec.sources)
     .filter(([name, s]) => s.type === 'postgres' && (only === undefined || name === only))
     .map(([name, s]): [string, PostgresConfig] => [name, s.config as PostgresConfig]);

@@ -6,7 +6,7 @@
 import { HydrantError } from '../../core/errors.ts';
 import { dropPostgresSlot } from '../../sources/postgres/admin.ts';
 import type { Command } from '../command.ts';
-import { loadPipelineOrReport, postgresTargets } from '../pipeline-file.ts';
+import { loadPostgresTargets } from '../pipeline-file.ts';
 
 export const dropSlotCommand: Command = {
   name: 'drop-slot',
@@ -20,9 +20,7 @@ export const dropSlotCommand: Command = {
       process.stderr.write(`usage: ${this.usage}\n`);
       return 2;
     }
-    const spec = await loadPipelineOrReport(file);
-    if (spec === undefined) return 1;
-    const targets = postgresTargets(spec, file, only);
+    const targets = await loadPostgresTargets(file, only);
     if (targets === undefined) return 1;
     let failed = 0;
     for (const [name, config] of targets) {

@@ -8,7 +8,7 @@ import { HydrantError } from '../../core/errors.ts';
 import type { PostgresConfig } from '../../sources/postgres/config.ts';
 import { requestResnapshot } from '../../sources/postgres/snapshot/resnapshot-request.ts';
 import type { Command } from '../command.ts';
-import { loadPipelineOrReport, postgresTargets } from '../pipeline-file.ts';
+import { loadPostgresTargets } from '../pipeline-file.ts';
 
 export const resnapshotCommand: Command = {
   name: 'resnapshot',
@@ -20,9 +20,7 @@ export const resnapshotCommand: Command = {
       process.stderr.write(`usage: ${this.usage}\n`);
       return 2;
     }
-    const spec = await loadPipelineOrReport(file);
-    if (spec === undefined) return 1;
-    const targets = postgresTargets(spec, file, only);
+    const targets = await loadPostgresTargets(file, only);
     if (targets === undefined) return 1;
     if (targets.length > 1) {
       process.stderr.write(`${file} has several postgres sources (${targets.map(([n]) => n).join(', ')}): name one, e.g. hydrant resnapshot ${file} ${table} ${targets[0]?.[0]}\n`);
