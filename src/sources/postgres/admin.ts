@@ -2,31 +2,16 @@
  * Administrative operations behind `hydrant check` and `hydrant drop-slot`, on a short-lived
  * normal connection.
  */
-import pg from 'pg';
-import { ConnectionError, HydrantError } from '../../core/errors.ts';
+import { HydrantError } from '../../core/errors.ts';
+import { withAdminClient } from './admin-client.ts';
 import { dropSlot, slotInfo } from './catalog.ts';
-import { resolveNames, TableSelection, type PostgresConfig } from './config.ts';
+import { TableSelection, type PostgresConfig } from './config.ts';
 import { preflight, type Finding } from './preflight.ts';
 import { quoteIdent } from './replication-connection.ts';
 
-async function withClient<T>(name: string, c: PostgresConfig, fn: (client: pg.Client, names: { slot: string; publication: string }) => Promise<T>): Promise<T> {
-  const names = resolveNames(c, name);
-  const client = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.user, password: names.password, application_name: `hydrant admin ${name}` });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new ConnectionError(`source ${name}: cannot connect to PostgreSQL at ${c.host}:${c.port}/${c.database} as ${c.user}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return await fn(client, names);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
 /** Runs the preflight checks of one postgres source. */
 export async function checkPostgresSource(name: string, c: PostgresConfig): Promise<Finding[]> {
-  return withClient(name, c, (client, names) => preflight(client, { slot: names.slot, database: c.database, selection: new TableSelection(c) }));
+  return withAdminClient(name, c, 'admin', (client, names) => preflight(client, { slot: names.slot, database: c.database, selection: new TableSelection(c) }));
 }
 
 /**
@@ -34,7 +19,7 @@ export async function checkPostgresSource(name: string, c: PostgresConfig): Prom
  * in use: stop the pipeline first. Returns what was dropped.
  */
 export async function dropPostgresSlot(name: string, c: PostgresConfig, options: { publication: boolean }): Promise<string[]> {
-  return withClient(name, c, async (client, names) => {
+  return withAdminClient(name, c, 'admin', async (client, names) => {
     const dropped: string[] = [];
     const s = await slotInfo(client, names.slot);
     if (s?.active === true) throw new HydrantError('SLOT_ACTIVE', `source ${name}: replication slot ${names.slot} is in use by a running pipeline: stop it first, then run drop-slot again`);

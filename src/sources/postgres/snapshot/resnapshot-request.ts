@@ -5,22 +5,15 @@
  * chunk between watermarks while changes keep streaming. No connection to the running process
  * is needed, and the request sits at an exact position in the change stream.
  */
-import pg from 'pg';
-import { ConnectionError, HydrantError } from '../../../core/errors.ts';
+import { HydrantError } from '../../../core/errors.ts';
+import { withAdminClient } from '../admin-client.ts';
 import { matchingTables } from '../catalog.ts';
-import { resolveNames, TableSelection, type PostgresConfig } from '../config.ts';
+import { TableSelection, type PostgresConfig } from '../config.ts';
 import { RESNAPSHOT_PREFIX } from './snapshot-engine.ts';
 
 /** Emits a re-snapshot request for `schema.table`; resolves with the request's LSN. */
 export async function requestResnapshot(sourceName: string, c: PostgresConfig, table: string): Promise<string> {
-  const names = resolveNames(c, sourceName);
-  const client = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.user, password: names.password, application_name: `hydrant resnapshot ${sourceName}` });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new ConnectionError(`source ${sourceName}: cannot connect to PostgreSQL at ${c.host}:${c.port}/${c.database} as ${c.user}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
+  return withAdminClient(sourceName, c, 'resnapshot', async (client, names) => {
     const dot = table.indexOf('.');
     const schema = dot < 0 ? 'public' : table.slice(0, dot);
     const name = dot < 0 ? table : table.slice(dot + 1);
@@ -32,7 +25,5 @@ export async function requestResnapshot(sourceName: string, c: PostgresConfig, t
     if (slot.rows.length === 0) throw new HydrantError('NO_SLOT', `source ${sourceName} has no replication slot ${names.slot} yet: run the pipeline first (with snapshot: initial it loads every table anyway)`);
     const r = await client.query(`select pg_logical_emit_message(false, $1, $2)::text as lsn`, [RESNAPSHOT_PREFIX, `${schema}.${name}`]);
     return String(r.rows[0]?.lsn);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  });
 }
