@@ -4,15 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { HYDRANT_BIN } from '../../support/child-process.ts';
-import { writePipeline } from '../../sources/postgres/snapshot/lake-pipeline.ts';
+import { hydrant, writePipeline } from '../../sources/postgres/snapshot/lake-pipeline.ts';
 import { startAppServer, testDir } from '../../sources/postgres/snapshot/helpers.ts';
-
-function hydrant(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [HYDRANT_BIN, ...args], { encoding: 'utf8', env: { ...process.env, HYDRANT_LOG_LEVEL: 'warn' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 test('hydrant drop-slot: drops the slot, then the publication with --publication; unknown source exits 1', async (t) => {
   const server = await startAppServer(t);
@@ -24,23 +17,23 @@ test('hydrant drop-slot: drops the slot, then the publication with --publication
   const slots = async (): Promise<string[]> => (await server.query<{ slot_name: string }>('select slot_name from pg_replication_slots order by 1', [], 'app')).map((r) => r.slot_name);
   const pubs = async (): Promise<string[]> => (await server.query<{ pubname: string }>('select pubname from pg_publication order by 1', [], 'app')).map((r) => r.pubname);
 
-  const unknown = hydrant('drop-slot', file, 'nope');
+  const unknown = hydrant({}, 'drop-slot', file, 'nope');
   assert.equal(unknown.code, 1, unknown.err);
   assert.match(unknown.err, /has no postgres source named nope/);
   assert.deepEqual(await slots(), ['hydrant_pg']);
 
-  const first = hydrant('drop-slot', file);
+  const first = hydrant({}, 'drop-slot', file);
   assert.equal(first.code, 0, first.err + first.out);
   assert.equal(first.out, 'pg: dropped slot hydrant_pg\n');
   assert.deepEqual(await slots(), []);
   assert.deepEqual(await pubs(), ['hydrant_pg'], 'the publication stays without --publication');
 
-  const second = hydrant('drop-slot', file, 'pg', '--publication');
+  const second = hydrant({}, 'drop-slot', file, 'pg', '--publication');
   assert.equal(second.code, 0, second.err + second.out);
   assert.equal(second.out, 'pg: dropped publication hydrant_pg\n');
   assert.deepEqual(await pubs(), []);
 
-  const again = hydrant('drop-slot', file);
+  const again = hydrant({}, 'drop-slot', file);
   assert.equal(again.code, 0, again.err + again.out);
   assert.equal(again.out, 'pg: nothing to drop\n');
 });
