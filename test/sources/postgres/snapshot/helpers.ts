@@ -53,6 +53,7 @@ export async function startWriter(server: PostgresServer, db: string, table: str
   let count = 0;
   const stats = { inserts: 0, updates: 0, deletes: 0 };
   let next = firstNewId;
+  let stopped: Promise<{ transactions: number; inserts: number; updates: number; deletes: number }> | undefined;
   const loop = (async () => {
     while (!stopping) {
       const stmts: string[] = [];
@@ -80,11 +81,15 @@ export async function startWriter(server: PostgresServer, db: string, table: str
     get count() {
       return count;
     },
-    async stop() {
-      stopping = true;
-      await loop;
-      await c.end();
-      return { transactions: count, ...stats };
+    stop() {
+      // Idempotent: a test may stop the writer mid-way and again in its cleanup.
+      stopped ??= (async () => {
+        stopping = true;
+        await loop;
+        await c.end();
+        return { transactions: count, ...stats };
+      })();
+      return stopped;
     },
   };
 }

@@ -28,6 +28,13 @@ test('SIGKILL mid-table, resume with watermarks under writes: merged table = SEL
     assert.match(r1.err, /HYDRANT CRASH POINT snapshot\.batch_handed/);
     // Run 2: resumes under writes and stops once caught up.
     const r2 = hydrantAsync({ HYDRANT_LOG_LEVEL: 'info' }, 'run', file, '--until-caught-up');
+    // The writer keeps writing through the whole resumed load and stops once the table is
+    // complete: --until-caught-up cannot finish while an unthrottled writer outruns nothing
+    // (on an idle machine it never leaves the source an empty batch).
+    let finished = false;
+    void r2.done.then(() => (finished = true));
+    while (!finished && !r2.stderr().includes('"snapshot of table complete"')) await new Promise((r) => setTimeout(r, 100));
+    const stats = await writer.stop();
     const res2 = await r2.done;
     assert.equal(res2.code, 0, res2.err.slice(-3000));
     const resumed = logLines(res2.err, 'snapshot resumes: rows of unfinished chunks are read again');
@@ -43,7 +50,6 @@ test('SIGKILL mid-table, resume with watermarks under writes: merged table = SEL
     assert.ok(doneBefore >= 4, `chunks done before the kill are kept (${doneBefore} done, ${left} left)`);
     // Unfinished chunks are those in flight at the kill: at most one per reader.
     assert.ok(reread <= 2 * CHUNK, `rows read again ${reread} <= ${2 * CHUNK}`);
-    const stats = await writer.stop();
     // Catch up with the last writes, then merge and compare.
     const r3 = hydrant({}, 'run', file, '--until-caught-up');
     assert.equal(r3.code, 0, r3.err);
