@@ -81,7 +81,7 @@ export function maxFrameSize(keyChars: number, dataBytes: number): number {
  */
 export function writeFrame(b: Buffer, o: number, sequence: number, arrival: number, key: string, data: Uint8Array): number {
   const bodyStart = o + FRAME_HEADER_BYTES;
-  const keyBytes = key.length === 0 ? 0 : b.write(key, bodyStart + BODY_FIXED_BYTES, 'utf8');
+  const keyBytes = writeKey(b, bodyStart + BODY_FIXED_BYTES, key);
   const bodyLen = BODY_FIXED_BYTES + keyBytes + data.length;
   writeU64(b, bodyStart, sequence);
   b.writeDoubleLE(arrival, bodyStart + 8);
@@ -90,6 +90,22 @@ export function writeFrame(b: Buffer, o: number, sequence: number, arrival: numb
   b.writeUInt32LE(bodyLen, o);
   b.writeUInt32LE(crc32Range(b, bodyStart, bodyStart + bodyLen), o + 4);
   return bodyStart + bodyLen;
+}
+
+/**
+ * Writes `key` as UTF-8 at `o`; returns its byte length. Partition keys are short and nearly
+ * always ASCII, where a plain byte loop beats `Buffer.write` (a native call plus argument
+ * checks, ~80 ns per record in an append profile); any other code unit hands the whole key to
+ * `Buffer.write`, so the bytes on disk are the same either way.
+ */
+function writeKey(b: Buffer, o: number, key: string): number {
+  const n = key.length;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return b.write(key, o, 'utf8');
+    b[o + i] = c;
+  }
+  return n;
 }
 
 /** Outcome of looking at the bytes at one offset. */
