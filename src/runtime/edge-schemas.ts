@@ -13,7 +13,7 @@
  * schema of its table and version lacks stops the pipeline (nothing stored) instead of being
  * dropped by the lake later.
  */
-import type { Envelope } from '../core/change-event.ts';
+import type { ChangeEvent, Envelope } from '../core/change-event.ts';
 import { HydrantError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadSchema, schemaKey, type TableSchema } from '../core/schema.ts';
@@ -87,29 +87,48 @@ export class EdgeSchemas {
 
   /** Throws {@link SchemaMismatchError} when a change holds a column its recorded schema lacks. */
   async check(events: readonly Envelope[]): Promise<void> {
+    // Tables interleave within a batch (orders, then their items): look a change's column set
+    // up by table name first and compare the rest, instead of building its schema key per change.
+    const byTable = new Map<string, { readonly e: ChangeEvent; readonly cols: ReadonlySet<string> | null }>();
     for (const e of events) {
       if (e.op === 'event' || e.op === 'truncate') continue;
+      const src = e.source;
+      let hit = byTable.get(src.table);
+      if (hit === undefined || e.schemaVersion !== hit.e.schemaVersion || src.schema !== hit.e.source.schema || src.name !== hit.e.source.name) {
+        hit = { e, cols: await this.#columnsOf(e) };
+        byTable.set(src.table, hit);
+      }
+      const cols = hit.cols;
+      if (cols === null) continue;
+      if (e.key !== null) this.#checkRow(e, cols, e.key);
+      if (e.before !== null) this.#checkRow(e, cols, e.before);
+      if (e.after !== null) this.#checkRow(e, cols, e.after);
+    }
+  }
+
+  async #columnsOf(e: ChangeEvent): Promise<ReadonlySet<string> | null> {
+    const t = { source: e.source.name, schema: e.source.schema, table: e.source.table };
+    const key = schemaKey(t, e.schemaVersion);
+    let cols = this.#columns.get(key);
+    if (cols === undefined) {
+      const s = await loadSchema(this.#state, t, e.schemaVersion);
+      cols = s === undefined ? null : new Set(s.columns.map((c) => c.name));
+      this.#columns.set(key, cols);
+    }
+    return cols;
+  }
+
+  #checkRow(e: ChangeEvent, cols: ReadonlySet<string>, row: object): void {
+    for (const c in row) {
+      if (cols.has(c)) continue;
       const t = { source: e.source.name, schema: e.source.schema, table: e.source.table };
       const key = schemaKey(t, e.schemaVersion);
-      let cols = this.#columns.get(key);
-      if (cols === undefined) {
-        const s = await loadSchema(this.#state, t, e.schemaVersion);
-        cols = s === undefined ? null : new Set(s.columns.map((c) => c.name));
-        this.#columns.set(key, cols);
-      }
-      if (cols === null) continue;
-      for (const row of [e.key, e.before, e.after]) {
-        if (row === null) continue;
-        for (const c in row) {
-          if (cols.has(c)) continue;
-          const chain = this.#chain.map((x) => x.name).join(', ') || '(none)';
-          throw new SchemaMismatchError(
-            `source "${this.#source}": a change of ${t.schema}.${t.table} holds column "${c}", which its recorded schema (${key}) lacks, so the lake would drop it. The edge's transforms are: ${chain}. ` +
-              'A schema recorded by an earlier run under another transform configuration keeps its columns: start the pipeline with a new data dir (or give the table a new name with `rename`), or, for transforms whose columns depend on the values, report this as a bug.',
-            { source: this.#source, schemaKey: key, column: c },
-          );
-        }
-      }
+      const chain = this.#chain.map((x) => x.name).join(', ') || '(none)';
+      throw new SchemaMismatchError(
+        `source "${this.#source}": a change of ${t.schema}.${t.table} holds column "${c}", which its recorded schema (${key}) lacks, so the lake would drop it. The edge's transforms are: ${chain}. ` +
+          'A schema recorded by an earlier run under another transform configuration keeps its columns: start the pipeline with a new data dir (or give the table a new name with `rename`), or, for transforms whose columns depend on the values, report this as a bug.',
+        { source: this.#source, schemaKey: key, column: c },
+      );
     }
   }
 }

@@ -29,7 +29,7 @@ import { EdgeSchemas } from './edge-schemas.ts';
 import type { ErrorSink } from './error-sink.ts';
 import { recoverSourcePosition } from './source-recovery.ts';
 import { sourcePositionKey, sourceShardsKey } from './state-keys.ts';
-import { applyChain, type NamedTransform } from './transform-chain.ts';
+import { applyChain, type ChainFailure, type NamedTransform } from './transform-chain.ts';
 
 /** What a source loop needs. */
 export interface SourceLoopDeps {
@@ -113,8 +113,10 @@ export class SourceLoop {
     }
     await this.#schemas.record(batch.schemas);
     const now = Date.now();
-    const items: TransformItem[] = fresh.map((envelope, i) => ({ id: String(i), envelope, arrivalTime: now }));
-    const out = await applyChain(d.transforms, items);
+    // An edge without transforms passes its events as they are: no TransformItem per event.
+    const out = d.transforms.length === 0
+      ? { items: null, events: fresh, failed: [] as ChainFailure[] }
+      : await applyChain(d.transforms, fresh.map((envelope, i): TransformItem => ({ id: String(i), envelope, arrivalTime: now }))).then((r) => ({ ...r, events: null }));
     if (out.failed.length > 0) {
       await d.errors.write(out.failed.map((f) => ({
         component: d.name,
@@ -127,15 +129,15 @@ export class SourceLoop {
         context: { source: d.name, stream: d.stream },
       })));
     }
-    if (out.items.length > 0) {
-      const events = out.items.map((i) => i.envelope);
+    const events = out.events ?? out.items.map((i) => i.envelope);
+    if (events.length > 0) {
       await this.#schemas.check(events);
       await this.#append(events);
     }
     crashPoint('runner.after-append-before-position');
     // The committed position never moves backwards, even when a source re-sends old batches.
     const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
-    if (position !== this.#committed || out.items.length > 0) await this.#commitPosition(position);
+    if (position !== this.#committed || events.length > 0) await this.#commitPosition(position);
     crashPoint('runner.after-position-before-ack');
     await d.source.ack(batch.position);
   }
@@ -144,19 +146,18 @@ export class SourceLoop {
     const d = this.#d;
     const puts: PutRecord[] = [];
     let bytes = 0;
+    // One pass: encode, key and count per table together.
+    const perTable = new Map<string, number>();
     for (const e of events) {
       const data = encodeEnvelope(e);
       bytes += data.byteLength;
       puts.push({ partitionKey: partitionKeyOf(e), data });
+      const t = e.op === 'event' ? '' : e.source.table;
+      perTable.set(t, (perTable.get(t) ?? 0) + 1);
     }
     const results = await d.log.append(d.stream, puts);
     // Results keep per-shard order, so the last result of a shard is its highest sequence.
     for (const r of results) this.#shards[r.shardId] = r.sequence;
-    const perTable = new Map<string, number>();
-    for (const e of events) {
-      const t = e.op === 'event' ? '' : e.source.table;
-      perTable.set(t, (perTable.get(t) ?? 0) + 1);
-    }
     for (const [table, n] of perTable) d.metrics.inc('hydrant_source_records_total', 'Records a source appended to its stream.', { source: d.name, table }, n);
     d.metrics.inc('hydrant_source_bytes_total', 'Bytes a source appended to its stream.', { source: d.name }, bytes);
   }

@@ -165,3 +165,32 @@ test('a change holding a column its recorded schema lacks stops the pipeline bef
   const now = new EdgeSchemas('shop', [], state, silentLogger);
   await assert.rejects(now.check([renamed]), (err: unknown) => err instanceof SchemaMismatchError && /holds column "full_name"/.test(err.message));
 });
+
+test('the schema guard checks every change of an interleaved batch against the schema of its own table and version', async () => {
+  const state = new MemoryStateStore();
+  const w = new Workload(SEED, { source: 'shop', database: 'shop', schema: 'public', startMillis: Date.parse('2024-01-01T00:00:00Z') });
+  const batch = Array.from({ length: 600 }, () => w.next());
+  assert.ok(new Set(batch.map((e) => e.source.table)).size >= 3, 'the batch interleaves tables');
+  const schemas = generatorSchemas('shop', 'shop', 'public');
+  const customers = schemas.find((s) => s.table === 'customers')!;
+  // Version 2 of customers lost a column that version 1 has.
+  const dropped = customers.columns.find((c) => !customers.primaryKey.includes(c.name))!.name;
+  const v2 = { ...customers, version: 2, columns: customers.columns.filter((c) => c.name !== dropped) };
+  const edge = new EdgeSchemas('shop', [], state, silentLogger);
+  await edge.record([...schemas, v2]);
+  await edge.check(batch);
+  const lastCustomer = batch.findLastIndex((e) => e.source.table === 'customers' && e.op !== 'delete' && e.after !== null && dropped in e.after);
+  assert.ok(lastCustomer > 0 && batch.slice(0, lastCustomer).some((e) => e.source.table !== 'customers'), 'a customer change follows changes of other tables');
+  // The same change under version 2 (while earlier customer changes in the batch are version 1) holds the dropped column.
+  const asV2 = [...batch.slice(0, lastCustomer), { ...batch[lastCustomer]!, schemaVersion: 2 } as ChangeEvent];
+  await assert.rejects(edge.check(asV2), (err: unknown) => err instanceof SchemaMismatchError && err.message.includes(`holds column "${dropped}"`) && err.message.includes('customers'));
+  // An extra column in the key, the before image or the after image of a change after other tables' changes.
+  for (const field of ['key', 'before', 'after'] as const) {
+    const i = batch.findLastIndex((e) => e.source.table === 'orders' && e[field] !== null);
+    assert.ok(i > 0, `an orders change with ${field}`);
+    const bad = { ...batch[i]!, [field]: { ...batch[i]![field], extra_col: 1 } } as ChangeEvent;
+    await assert.rejects(edge.check([...batch.slice(0, i), bad, ...batch.slice(i + 1)]), (err: unknown) => err instanceof SchemaMismatchError && /holds column "extra_col"/.test(err.message) && /orders/.test(err.message), field);
+  }
+  // A version nobody recorded is not checked (no schema: the lake infers), even after a checked one of the same table.
+  await edge.check([batch[lastCustomer]!, { ...batch[lastCustomer]!, schemaVersion: 7, after: { ...batch[lastCustomer]!.after, extra_col: 1 } } as ChangeEvent]);
+});
