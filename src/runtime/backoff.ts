@@ -5,6 +5,7 @@
  */
 import { BackoffError, ConnectionError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { sleep } from '../core/sleep.ts';
 
 /** Back-off bounds. */
 export interface BackoffOptions {
@@ -19,19 +20,7 @@ export function isRetryable(err: unknown): err is ConnectionError | BackoffError
   return err instanceof ConnectionError || err instanceof BackoffError;
 }
 
-/** Resolves after `ms`, or early (without error) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep };
 
 /**
  * Runs `fn` until it succeeds, waiting between retryable failures (doubling up to `maxMs`,

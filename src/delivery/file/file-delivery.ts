@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { envelopeToJson } from '../../core/change-event.ts';
 import type { ComponentDescriptor } from '../../core/component.ts';
 import { crashPoint } from '../../core/crash.ts';
+import { fsyncDir } from '../../core/fs-sync.ts';
 import { HydrantError } from '../../core/errors.ts';
 import { byteSize, duration } from '../../config/units.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -60,14 +61,6 @@ function norm(seq: string): string {
   return BigInt(seq).toString();
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** The file delivery. */
 export class FileDelivery implements Delivery {

@@ -9,6 +9,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:f
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HydrantError } from '../../core/errors.ts';
+import { fsyncDir } from '../../core/fs-sync.ts';
 import type { ObjectInfo, ObjectStore } from '../object-store.ts';
 import { validateKey } from '../object-key.ts';
 
@@ -143,11 +144,3 @@ export class FsObjectStore implements ObjectStore {
   async close(): Promise<void> {}
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}

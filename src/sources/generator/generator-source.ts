@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ComponentDescriptor } from '../../core/component.ts';
 import type { ChangeEvent } from '../../core/change-event.ts';
 import { HydrantError } from '../../core/errors.ts';
+import { sleep } from '../../core/sleep.ts';
 import type { Source, SourceBatch } from '../source.ts';
 import { generatorSchemas } from './tables.ts';
 import { formatPosition, POSITION_WIDTH, Workload } from './workload.ts';
@@ -34,19 +35,6 @@ export class GeneratorPositionError extends HydrantError {
 
 /** How long `next()` waits, once the workload is exhausted, before reporting an empty batch. */
 const IDLE_WAIT_MS = 200;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** The generator as a {@link Source}. */
 export class GeneratorSource implements Source {

@@ -10,7 +10,6 @@
  * ```
  * State = newest snapshot + every journal of that generation or later, replayed in order.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Version of the journal and snapshot formats written by this code. */
@@ -53,15 +52,7 @@ export function headerProblem(payload: unknown, format: string, gen: number): st
   return undefined;
 }
 
-/** fsyncs a directory so a create, rename or unlink in it is durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { fsyncDir } from '../../core/fs-sync.ts';
 
 export function statePath(dir: string, name: string): string {
   return join(dir, name);

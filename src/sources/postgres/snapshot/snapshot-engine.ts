@@ -19,6 +19,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { Metrics } from '../../../core/metrics.ts';
 import type { TableSchema } from '../../../core/schema.ts';
 import { crashPoint } from '../../../core/crash.ts';
+import { sleep } from '../../../core/sleep.ts';
 import { Timestamp } from '../../../core/values.ts';
 import type { StateStore } from '../../../state/state-store.ts';
 import { matchingTables, type SqlClient } from '../catalog.ts';
@@ -439,15 +440,3 @@ export class SnapshotEngine {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
