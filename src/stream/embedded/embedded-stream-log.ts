@@ -14,8 +14,9 @@ import { listStreamCheckpoints } from '../consumer-checkpoints.ts';
 import { consumerLag, recordLagMetrics } from '../consumer-lag.ts';
 import { evenRanges, HashKeyRouter, parseHashKey } from '../hash-key.ts';
 import { planMerge, planReshard, planSplit, type ReshardPlan } from '../reshard-plan.ts';
-import { formatSequence, parseSequence } from '../sequence.ts';
+import { formatSequence, formatSequenceRun, parseSequence } from '../sequence.ts';
 import type { PutRecord, PutResult, ReadLimits, ReadResult, ShardInfo, ShardIterator, StreamDescription, StreamLog, StreamLogStats } from '../stream-log.ts';
+import { DEFAULT_BLOCK_BYTES } from './block-format.ts';
 import { enforceRetention, type RetentionPolicy, type RetentionReport } from './retention.ts';
 import { ShardLog, type ShardOptions } from './shard-log.ts';
 import { describeMeta, readStreamMeta, shardIdFor, writeStreamMeta, type StreamMeta } from './stream-meta.ts';
@@ -30,6 +31,11 @@ export interface EmbeddedStreamLogOptions {
   readonly segmentBytes?: number;
   /** One sparse index point per this many bytes (default 64 KiB). */
   readonly indexIntervalBytes?: number;
+  /**
+   * Bound on one on-disk block (default 1 MiB): a batch is stored as one block or several,
+   * each with one checksum; a single larger record gets a block of its own.
+   */
+  readonly blockBytes?: number;
   /** Largest accepted record data (default 1 MiB, as Kinesis). */
   readonly maxRecordBytes?: number;
   /** Where consumer checkpoints live; retention consults it for unread records. */
@@ -98,6 +104,7 @@ export class EmbeddedStreamLog implements StreamLog {
     this.#shardOptions = {
       segmentBytes: options.segmentBytes ?? 64 << 20,
       indexIntervalBytes: options.indexIntervalBytes ?? 64 << 10,
+      blockBytes: options.blockBytes ?? DEFAULT_BLOCK_BYTES,
       logger: this.#logger,
       countFsync: () => {
         this.#stats.fsyncs++;
@@ -223,8 +230,11 @@ export class EmbeddedStreamLog implements StreamLog {
     const only = h.router.single;
     if (only !== undefined) {
       const first = await only.append(records);
+      const seqs = new Array<string>(records.length);
+      formatSequenceRun(first, records.length, seqs);
       const out = new Array<PutResult>(records.length);
-      for (let j = 0; j < records.length; j++) out[j] = { shardId: only.shardId, sequence: formatSequence(first + j) };
+      const shardId = only.shardId;
+      for (let j = 0; j < records.length; j++) out[j] = { shardId, sequence: seqs[j] as string };
       this.#stats.appends++;
       this.#stats.recordsAppended += records.length;
       return out;
@@ -241,7 +251,9 @@ export class EmbeddedStreamLog implements StreamLog {
     const results = new Array<PutResult>(records.length);
     await Promise.all([...groups].map(async ([shard, g]) => {
       const first = await shard.append(g.recs);
-      for (let j = 0; j < g.idx.length; j++) results[g.idx[j] as number] = { shardId: shard.shardId, sequence: formatSequence(first + j) };
+      const seqs = new Array<string>(g.recs.length);
+      formatSequenceRun(first, g.recs.length, seqs);
+      for (let j = 0; j < g.idx.length; j++) results[g.idx[j] as number] = { shardId: shard.shardId, sequence: seqs[j] as string };
     }));
     this.#stats.appends++;
     this.#stats.recordsAppended += records.length;

@@ -6,7 +6,7 @@ import { open, readFile, writeFile, rename, unlink, stat, truncate } from 'node:
 import { join } from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import { formatSequence } from '../sequence.ts';
-import { decodeIndex, decodeSegmentHeader, encodeIndex, encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.ts';
+import { decodeIndex, decodeSegmentHeader, encodeIndex, encodeSegmentHeader, SEGMENT_HEADER_BYTES, SegmentVersionError } from './segment-format.ts';
 import { scanSegment } from './segment-scan.ts';
 import { Segment } from './segment.ts';
 
@@ -69,12 +69,15 @@ export async function openSegment(dir: string, baseSequence: number, active: boo
     const idx = decodeIndex(await readFile(indexPath).catch(() => Buffer.alloc(0)));
     if (idx !== undefined && idx.dataEnd === size) {
       const header = decodeSegmentHeader(await readHead(path));
+      if (typeof header !== 'string' && 'otherVersion' in header) throw new SegmentVersionError(path, header.otherVersion);
       const createdAt = typeof header === 'string' ? 0 : header.createdAt;
       return new Segment({ ...common, createdAt, lastSequence: idx.lastSequence, lastArrival: idx.lastArrival, records: idx.records, dataEnd: idx.dataEnd, sealed: true, entries: [...idx.entries], corrupt: [] });
     }
   }
   const bytes = await readFile(path);
   const header = decodeSegmentHeader(bytes);
+  // An intact header of another version is not damage: refuse the whole open with what to do.
+  if (typeof header !== 'string' && 'otherVersion' in header) throw new SegmentVersionError(path, header.otherVersion);
   if (typeof header === 'string') {
     if (active && size <= SEGMENT_HEADER_BYTES) {
       if (readOnly) return undefined;

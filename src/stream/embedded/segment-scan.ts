@@ -1,12 +1,15 @@
 /**
- * Recovery scan of one segment's bytes: validates every frame, builds the sparse index, and
+ * Recovery scan of one segment's bytes: validates every block, builds the sparse index, and
  * tells a torn tail (an incomplete last write: nothing valid follows it) from corruption
- * inside acknowledged data (valid frames follow it). Only the caller decides what to do:
+ * inside acknowledged data (valid blocks follow it). Only the caller decides what to do:
  * the active segment's torn tail is truncated; corruption is remembered and never served.
+ * A torn tail is always whole blocks' worth of unacknowledged bytes: appends are acknowledged
+ * only after the fdatasync of the whole group that holds their blocks.
  */
-import { checkFrame, FRAME_HEADER_BYTES, BODY_FIXED_BYTES, readU64, type IndexEntry } from './segment-format.ts';
+import { BLOCK_FIXED_BYTES, BLOCK_HEADER_BYTES, RECORD_HEADER_BYTES, checkBlock, readU64 } from './block-format.ts';
+import type { IndexEntry } from './segment-format.ts';
 
-/** A byte range that failed validation but has valid frames after it. */
+/** A byte range that failed validation but has valid blocks after it. */
 export interface CorruptRange {
   readonly start: number;
   readonly end: number;
@@ -18,7 +21,7 @@ export interface ScanResult {
   readonly lastSequence: number;
   readonly lastArrival: number;
   readonly records: number;
-  /** End of the last valid frame (where appends continue after truncating a torn tail). */
+  /** End of the last valid block (where appends continue after truncating a torn tail). */
   readonly dataEnd: number;
   readonly entries: IndexEntry[];
   readonly corrupt: CorruptRange[];
@@ -26,7 +29,7 @@ export interface ScanResult {
   readonly tail: { readonly offset: number; readonly bytes: number; readonly reason: string } | undefined;
 }
 
-/** Scans frames of `b` from `start`; `baseSequence` is the segment's first sequence. */
+/** Scans blocks of `b` from `start`; `baseSequence` is the segment's first sequence. */
 export function scanSegment(b: Buffer, start: number, baseSequence: number, createdAt: number, indexIntervalBytes: number): ScanResult {
   let o = start;
   let lastSequence = baseSequence - 1;
@@ -37,19 +40,19 @@ export function scanSegment(b: Buffer, start: number, baseSequence: number, crea
   const corrupt: CorruptRange[] = [];
   let tail: ScanResult['tail'];
   while (o < b.length) {
-    const c = checkFrame(b, o);
-    if (c.kind === 'ok' && c.sequence > lastSequence) {
+    const c = checkBlock(b, o);
+    if (c.kind === 'ok' && c.first > lastSequence) {
       if (o - lastEntryOffset >= indexIntervalBytes) {
-        entries.push({ sequence: c.sequence, arrival: c.arrival, offset: o });
+        entries.push({ sequence: c.first, arrival: c.arrival, offset: o });
         lastEntryOffset = o;
       }
-      records++;
-      lastSequence = c.sequence;
+      records += c.count;
+      lastSequence = c.first + c.count - 1;
       lastArrival = Math.max(lastArrival, c.arrival);
       o = c.end;
       continue;
     }
-    const reason = c.kind === 'bad' ? c.reason : c.kind === 'short' ? 'incomplete frame at end of file' : `sequence ${c.sequence} does not follow ${lastSequence}`;
+    const reason = c.kind === 'bad' ? c.reason : c.kind === 'short' ? 'incomplete block at end of file' : `sequence ${c.first} does not follow ${lastSequence}`;
     const next = resync(b, o + 1, lastSequence);
     if (next === undefined) {
       tail = { offset: o, bytes: b.length - o, reason };
@@ -63,18 +66,23 @@ export function scanSegment(b: Buffer, start: number, baseSequence: number, crea
 }
 
 /**
- * The first offset ≥ `from` holding a valid frame with a later sequence, or undefined. Cheap
- * plausibility checks (length, sequence) run before the checksum so garbage is skipped fast.
+ * The first offset ≥ `from` holding a valid block with a later sequence, or undefined. Cheap
+ * plausibility checks (length, sequence, count) run before the checksum so garbage is
+ * skipped fast.
  */
 function resync(b: Buffer, from: number, lastSequence: number): number | undefined {
-  const minFrame = FRAME_HEADER_BYTES + BODY_FIXED_BYTES;
-  for (let p = from; p + minFrame <= b.length; p++) {
+  const minRecord = RECORD_HEADER_BYTES + 1; // keys are never empty
+  const minBlock = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES + minRecord;
+  for (let p = from; p + minBlock <= b.length; p++) {
     const bodyLen = b.readUInt32LE(p);
-    if (bodyLen < BODY_FIXED_BYTES || p + FRAME_HEADER_BYTES + bodyLen > b.length) continue;
-    const seq = readU64(b, p + FRAME_HEADER_BYTES);
-    if (seq <= lastSequence || seq > lastSequence + 1 + (b.length - p) / minFrame) continue;
-    const c = checkFrame(b, p);
-    if (c.kind === 'ok') return p;
+    if (bodyLen < BLOCK_FIXED_BYTES + minRecord || p + BLOCK_HEADER_BYTES + bodyLen > b.length) continue;
+    const body = p + BLOCK_HEADER_BYTES;
+    const seq = readU64(b, body);
+    // Records lost in the damage took at least minRecord bytes each.
+    if (seq <= lastSequence || seq > lastSequence + 1 + p / minRecord) continue;
+    const count = b.readUInt32LE(body + 16);
+    if (count < 1 || count * minRecord > bodyLen - BLOCK_FIXED_BYTES) continue;
+    if (checkBlock(b, p).kind === 'ok') return p;
   }
   return undefined;
 }

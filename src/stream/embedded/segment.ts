@@ -7,9 +7,10 @@ import { open, read as readCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
 import { CorruptionError } from '../../core/errors.ts';
 import type { StreamRecord } from '../stream-log.ts';
-import { formatSequence } from '../sequence.ts';
-import { crc32Range } from './crc32.ts';
-import { FRAME_HEADER_BYTES, BODY_FIXED_BYTES, readU64, SEGMENT_HEADER_BYTES, type IndexEntry } from './segment-format.ts';
+import { formatSequenceRun } from '../sequence.ts';
+import { BLOCK_FIXED_BYTES, BLOCK_HEADER_BYTES, RECORD_HEADER_BYTES, readU64, walkRecords } from './block-format.ts';
+import { crc32 } from './crc32.ts';
+import { SEGMENT_HEADER_BYTES, type IndexEntry } from './segment-format.ts';
 import type { CorruptRange } from './segment-scan.ts';
 
 const openP = promisify(open);
@@ -94,7 +95,8 @@ export class Segment {
 
   /**
    * Appends records at or after `seek` to `c` until a limit or the segment's acknowledged end.
-   * Verifies every checksum; damage throws {@link CorruptionError}.
+   * Verifies the checksum of every block it reads (once per block, then slices its records);
+   * damage throws {@link CorruptionError}.
    */
   async collect(seek: Seek, c: Collector): Promise<void> {
     if (this.#deleted || (this.dataEnd <= SEGMENT_HEADER_BYTES && this.corrupt.length === 0)) return;
@@ -105,7 +107,7 @@ export class Segment {
       const end = this.dataEnd;
       const seqMode = 'seq' in seek;
       const target = 'seq' in seek ? seek.seq : seek.time;
-      const avgFrame = this.records > 0 ? Math.ceil((end - SEGMENT_HEADER_BYTES) / this.records) : 256;
+      const avgRecord = this.records > 0 ? Math.ceil((end - SEGMENT_HEADER_BYTES) / this.records) : 256;
       while (off < end && !collectorFull(c)) {
         const damage = this.corrupt.find((r) => r.end > off);
         if (damage !== undefined && damage.start <= off) {
@@ -113,57 +115,95 @@ export class Segment {
           return;
         }
         const limit = damage === undefined ? end : damage.start;
-        const want = Math.min(limit - off, Math.max(65536, Math.min(16 << 20, (c.maxRecords - c.records.length) * avgFrame * 1.1 + 4096, c.maxBytes + 65536)));
+        const want = Math.min(limit - off, Math.max(65536, Math.min(16 << 20, (c.maxRecords - c.records.length) * avgRecord * 1.1 + 4096, c.maxBytes + 65536)));
         let buf = Buffer.allocUnsafe(want);
         let n = await readFull(fd, buf, off);
         c.diskBytes += n;
-        if (n < FRAME_HEADER_BYTES) this.#throwCorrupt(off, 'segment ends before its acknowledged data');
-        const firstLen = FRAME_HEADER_BYTES + buf.readUInt32LE(0);
+        if (n < BLOCK_HEADER_BYTES) this.#throwCorrupt(off, 'segment ends before its acknowledged data');
+        const firstLen = BLOCK_HEADER_BYTES + buf.readUInt32LE(0);
         if (firstLen > n && off + firstLen <= limit) {
-          buf = Buffer.allocUnsafe(firstLen); // one frame bigger than the chunk
+          buf = Buffer.allocUnsafe(firstLen); // one block bigger than the chunk
           n = await readFull(fd, buf, off);
           c.diskBytes += n;
         }
         let o = 0;
-        // Inlined frame checks (see checkFrame): no object per frame on the read hot path.
         while (o < n && !collectorFull(c)) {
-          // A frame cut by the chunk end continues in the next chunk; one cut by the
+          // A block cut by the chunk end continues in the next chunk; one cut by the
           // acknowledged end is damage.
-          if (o + FRAME_HEADER_BYTES > n) {
-            if (off + o + FRAME_HEADER_BYTES <= limit) break;
-            this.#damaged(c, off + o, 'frame header runs past the acknowledged end');
+          if (o + BLOCK_HEADER_BYTES > n) {
+            if (off + o + BLOCK_HEADER_BYTES <= limit) break;
+            this.#damaged(c, off + o, 'block header runs past the acknowledged end');
             return;
           }
           const bodyLen = buf.readUInt32LE(o);
-          const fend = o + FRAME_HEADER_BYTES + bodyLen;
-          if (fend > n) {
-            if (off + fend <= limit) break;
-            this.#damaged(c, off + o, 'frame runs past the acknowledged end');
+          const bend = o + BLOCK_HEADER_BYTES + bodyLen;
+          if (bend > n) {
+            if (off + bend <= limit) break;
+            this.#damaged(c, off + o, 'block runs past the acknowledged end');
             return;
           }
-          const body = o + FRAME_HEADER_BYTES;
-          if (bodyLen < BODY_FIXED_BYTES || crc32Range(buf, body, fend) !== buf.readUInt32LE(o + 4) || BODY_FIXED_BYTES + buf.readUInt16LE(body + 16) > bodyLen) {
-            this.#damaged(c, off + o, bodyLen < BODY_FIXED_BYTES ? `frame body length ${bodyLen} is below the minimum` : 'record checksum mismatch');
+          const body = o + BLOCK_HEADER_BYTES;
+          if (bodyLen < BLOCK_FIXED_BYTES || crc32(buf.subarray(body, bend)) !== buf.readUInt32LE(o + 4)) {
+            this.#damaged(c, off + o, bodyLen < BLOCK_FIXED_BYTES ? `block body length ${bodyLen} is below the minimum` : 'block checksum mismatch');
             return;
           }
-          const sequence = readU64(buf, body);
-          const arrival = buf.readDoubleLE(body + 8);
-          if (seqMode ? sequence >= target : arrival >= target) {
-            const keyEnd = body + BODY_FIXED_BYTES + buf.readUInt16LE(body + 16);
-            // A plain Uint8Array view is much cheaper to create than a Buffer subarray.
-            const data = new Uint8Array(buf.buffer, buf.byteOffset + keyEnd, fend - keyEnd);
-            c.records.push({ partitionKey: buf.toString('utf8', body + BODY_FIXED_BYTES, keyEnd), data, arrivalTime: arrival, sequence: formatSequence(sequence), shardId: c.shardId });
-            c.bytes += data.length;
+          const reason = this.#slice(buf, body, bend, seqMode, target, c);
+          if (reason !== undefined) {
+            this.#damaged(c, off + o, reason);
+            return;
           }
-          o = fend;
+          o = bend;
         }
         off += o;
-        if (o === 0) this.#throwCorrupt(off, 'no progress reading frame');
+        if (o === 0) this.#throwCorrupt(off, 'no progress reading block');
       }
     } finally {
       this.#readers--;
       if (this.#deleted && this.#readers === 0) await this.#closeFd();
     }
+  }
+
+  /**
+   * Adds the records of a verified block at or after the target to `c`, up to its limits.
+   * Returns a reason (and adds nothing) when the record headers do not fit the block, which
+   * a passing checksum makes a bug or a checksum collision, never a torn write.
+   */
+  #slice(buf: Buffer, body: number, bend: number, seqMode: boolean, target: number, c: Collector): string | undefined {
+    const first = readU64(buf, body);
+    const arrival = buf.readDoubleLE(body + 8);
+    const count = buf.readUInt32LE(body + 16);
+    if (seqMode ? first + count - 1 < target : arrival < target) return walkRecords(buf, body + BLOCK_FIXED_BYTES, bend, count);
+    const records = c.records;
+    const mark = records.length;
+    const markBytes = c.bytes;
+    const skip = seqMode && target > first ? target - first : 0;
+    const take = Math.min(count - skip, c.maxRecords - mark);
+    const seqs = new Array<string>(take);
+    formatSequenceRun(first + skip, take, seqs);
+    const ab = buf.buffer;
+    const base = buf.byteOffset;
+    const shardId = c.shardId;
+    let p = body + BLOCK_FIXED_BYTES;
+    let i = 0;
+    for (; i < count; i++) {
+      if (p + RECORD_HEADER_BYTES > bend) break;
+      const dataLen = buf.readUInt32LE(p);
+      const keyStart = p + RECORD_HEADER_BYTES;
+      const keyEnd = keyStart + buf.readUInt16LE(p + 4);
+      const next = keyEnd + dataLen;
+      if (next > bend) break;
+      const j = i - skip;
+      if (j >= 0 && j < take && (records.length === 0 || c.bytes < c.maxBytes)) {
+        // A plain Uint8Array view is much cheaper to create than a Buffer subarray.
+        records.push({ partitionKey: decodeKey(buf, keyStart, keyEnd), data: new Uint8Array(ab, base + keyEnd, dataLen), arrivalTime: arrival, sequence: seqs[j] as string, shardId });
+        c.bytes += dataLen;
+      }
+      p = next;
+    }
+    if (i === count && p === bend) return undefined;
+    records.length = mark;
+    c.bytes = markBytes;
+    return walkRecords(buf, body + BLOCK_FIXED_BYTES, bend, count) ?? 'record headers do not fit the block';
   }
 
   #damaged(c: Collector, offset: number, reason: string): void {
@@ -201,4 +241,19 @@ async function readFull(fd: number, buf: Buffer, position: number): Promise<numb
     done += bytesRead;
   }
   return done;
+}
+
+/**
+ * A partition key from its UTF-8 bytes. Keys are short and nearly always ASCII, where building
+ * the string from char codes beats `Buffer.toString` (a native call with argument checks).
+ */
+function decodeKey(b: Buffer, start: number, end: number): string {
+  if (end - start > 32) return b.toString('utf8', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = b[i] as number;
+    if (c >= 0x80) return b.toString('utf8', start, end);
+    s += String.fromCharCode(c);
+  }
+  return s;
 }

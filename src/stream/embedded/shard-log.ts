@@ -16,6 +16,8 @@ import { ShardWriter } from './shard-writer.ts';
 export interface ShardOptions {
   readonly segmentBytes: number;
   readonly indexIntervalBytes: number;
+  /** Bound on a block's size (one appended batch is one block or several). */
+  readonly blockBytes: number;
   readonly logger: Logger;
   readonly countFsync: () => void;
   /** Counts bytes read from segment files. */
@@ -54,7 +56,7 @@ export class ShardLog {
       activeSegment: () => this.#activeForAppend(),
       committed: (seq, arrival) => this.#committed(seq, arrival),
       countFsync: options.countFsync,
-    }, this.#lastSequence + 1, this.#lastArrival, options.indexIntervalBytes);
+    }, this.#lastSequence + 1, this.#lastArrival, options.indexIntervalBytes, options.blockBytes);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * Encoding and group commit for one shard. `enqueue` encodes a batch into ONE buffer (sequence
- * numbers and arrival time assigned on the spot) and queues it; a single flush loop takes
+ * Encoding and group commit for one shard. `enqueue` encodes a batch into ONE buffer of
+ * blocks (sequence numbers and arrival time assigned on the spot) and queues it; a single flush loop takes
  * every queued batch, writes them with one `writev` and makes them durable with one
  * `fdatasync`, then acknowledges them all. Appenders that arrive while a flush is in flight
  * wait for the next group, so concurrent appenders share fsyncs.
@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { PutRecord } from '../stream-log.ts';
-import { maxFrameSize, writeFrame } from './segment-format.ts';
+import { encodeBatch } from './block-format.ts';
 import type { Segment } from './segment.ts';
 
 const openP = promisify(open);
@@ -24,7 +24,7 @@ interface PendingBatch {
   readonly firstSequence: number;
   readonly count: number;
   readonly arrival: number;
-  /** Frame offsets within `buf` that are candidate index points (about one per interval). */
+  /** Block starts within `buf`: candidate index points. */
   readonly points: ReadonlyArray<{ readonly rel: number; readonly sequence: number }>;
   readonly resolve: (firstSequence: number) => void;
   readonly reject: (err: unknown) => void;
@@ -52,6 +52,7 @@ export class ShardWriter {
   readonly #label: string;
   readonly #host: ShardWriterHost;
   readonly #indexIntervalBytes: number;
+  readonly #blockBytes: number;
   #nextSequence: number;
   #lastArrival: number;
   #pending: PendingBatch[] = [];
@@ -60,7 +61,8 @@ export class ShardWriter {
   #fd: { segment: Segment; fd: number } | undefined;
   #lastIndexOffset = -Infinity;
 
-  constructor(label: string, host: ShardWriterHost, nextSequence: number, lastArrival: number, indexIntervalBytes: number) {
+  constructor(label: string, host: ShardWriterHost, nextSequence: number, lastArrival: number, indexIntervalBytes: number, blockBytes: number) {
+    this.#blockBytes = blockBytes;
     this.#label = label;
     this.#host = host;
     this.#nextSequence = nextSequence;
@@ -71,31 +73,14 @@ export class ShardWriter {
   /** Encodes and queues records; resolves to the first sequence once they are durable. */
   enqueue(records: readonly PutRecord[]): Promise<number> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    let size = 0;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as PutRecord;
-      size += maxFrameSize(r.partitionKey.length, r.data.length);
-    }
-    const room = Buffer.allocUnsafe(size);
     // Arrival times never go backwards within a shard, so AT_TIMESTAMP can binary-search.
     const arrival = Math.max(this.#lastArrival, Date.now());
     this.#lastArrival = arrival;
     const firstSequence = this.#nextSequence;
     this.#nextSequence += records.length;
-    const points: Array<{ rel: number; sequence: number }> = [];
-    let o = 0;
-    let lastPoint = -Infinity;
-    for (let i = 0; i < records.length; i++) {
-      if (o - lastPoint >= this.#indexIntervalBytes) {
-        points.push({ rel: o, sequence: firstSequence + i });
-        lastPoint = o;
-      }
-      const r = records[i] as PutRecord;
-      o = writeFrame(room, o, firstSequence + i, arrival, r.partitionKey, r.data);
-    }
-    const buf = room.subarray(0, o);
+    const { buf, blocks } = encodeBatch(records, firstSequence, arrival, this.#blockBytes);
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ buf, firstSequence, count: records.length, arrival, points, resolve, reject });
+      this.#pending.push({ buf, firstSequence, count: records.length, arrival, points: blocks, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }

@@ -9,8 +9,9 @@ import { runStreamLogConformance } from '../stream-log-conformance.ts';
 for (const segmentBytes of [64 << 20, 2048]) {
   runStreamLogConformance(`embedded (segment ${segmentBytes} B)`, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'hydrant-log-'));
-    // Tiny segments and index intervals exercise rolling, sealed-segment reads and the index.
-    const open = (): EmbeddedStreamLog => new EmbeddedStreamLog({ dataDir, segmentBytes, indexIntervalBytes: segmentBytes < 4096 ? 256 : undefined, retentionIntervalMs: 0 });
+    // Tiny segments, blocks and index intervals exercise rolling, batches split into several
+    // blocks, sealed-segment reads and the index.
+    const open = (): EmbeddedStreamLog => new EmbeddedStreamLog({ dataDir, segmentBytes, indexIntervalBytes: segmentBytes < 4096 ? 256 : undefined, blockBytes: segmentBytes < 4096 ? 300 : undefined, retentionIntervalMs: 0 });
     let log: StreamLog = open();
     return {
       get log() {

@@ -36,7 +36,7 @@ test('embedded log agrees with an in-memory model (seeded fast-check)', async ()
   console.log(`model test seed ${seed}`);
   await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'hydrant-log-model-'));
-    const open = (): EmbeddedStreamLog => new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, segmentBytes: 1500, indexIntervalBytes: 200 });
+    const open = (): EmbeddedStreamLog => new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, segmentBytes: 1500, indexIntervalBytes: 200, blockBytes: 400 });
     let log = open();
     const model = new Map<string, ModelRecord[]>();
     let counter = 0;

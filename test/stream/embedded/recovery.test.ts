@@ -8,6 +8,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { crc32 } from 'node:zlib';
 import { CorruptionError } from '../../../src/core/errors.ts';
 import { createLogger } from '../../../src/core/logger.ts';
 import { EmbeddedStreamLog, InvalidRecordError } from '../../../src/stream/embedded/embedded-stream-log.ts';
@@ -33,6 +34,25 @@ async function segmentFiles(dataDir: string, stream: string, shard: string): Pro
   return (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort().map((f) => join(dir, f));
 }
 
+/** Block boundaries of a segment file, read from the documented layout (docs/stream.md). */
+function blockLayout(bytes: Buffer): Array<{ start: number; end: number; first: number; count: number }> {
+  const out: Array<{ start: number; end: number; first: number; count: number }> = [];
+  for (let o = 32; o + 8 <= bytes.length; ) {
+    const end = o + 8 + bytes.readUInt32LE(o);
+    if (end > bytes.length) break;
+    out.push({ start: o, end, first: Number(bytes.readBigUInt64LE(o + 8)), count: bytes.readUInt32LE(o + 24) });
+    o = end;
+  }
+  return out;
+}
+
+/** Offset of the data of the `index`-th record of a block. */
+function recordDataOffset(bytes: Buffer, block: { start: number }, index: number): number {
+  let p = block.start + 8 + 20;
+  for (let i = 0; i < index; i++) p += 6 + bytes.readUInt16LE(p + 4) + bytes.readUInt32LE(p);
+  return p + 6 + bytes.readUInt16LE(p + 4);
+}
+
 async function fill(log: EmbeddedStreamLog, stream: string, batches: number, per: number): Promise<string> {
   const d = await log.ensureStream(stream, { shards: 1 });
   for (let b = 0; b < batches; b++) await log.append(stream, Array.from({ length: per }, (_, i) => ({ partitionKey: 'k', data: enc(`b${b}-r${i}-${'x'.repeat(40)}`) })));
@@ -40,9 +60,10 @@ async function fill(log: EmbeddedStreamLog, stream: string, batches: number, per
 }
 
 for (const [label, tail] of [
-  ['partial frame', (frame: Buffer) => frame.subarray(0, 21)],
-  ['full-length frame with a bad checksum', (frame: Buffer) => Buffer.concat([frame.subarray(0, 8), Buffer.alloc(frame.length - 8, 0x5a)])],
-  ['zero bytes left by a crash', (frame: Buffer) => Buffer.alloc(frame.length)],
+  ['block cut inside its fixed header', (block: Buffer) => block.subarray(0, 21)],
+  ['block cut inside its last record', (block: Buffer) => block.subarray(0, block.length - 1)],
+  ['full-length block with a bad checksum', (block: Buffer) => Buffer.concat([block.subarray(0, 8), Buffer.alloc(block.length - 8, 0x5a)])],
+  ['zero bytes left by a crash', (block: Buffer) => Buffer.alloc(block.length)],
 ] as const) {
   test(`torn tail (${label}) is truncated on open with a warning naming file and offset`, () => withDir(async (dataDir) => {
     let log = open(dataDir);
@@ -51,8 +72,12 @@ for (const [label, tail] of [
     const [file] = await segmentFiles(dataDir, 's', shard);
     const before = (await stat(file!)).size;
     const whole = await readFile(file!);
-    const lastFrame = whole.subarray(whole.length - (whole.length - 32) / 20);
-    await appendFile(file!, tail(Buffer.from(lastFrame)));
+    const last = blockLayout(whole).at(-1)!;
+    // The next block as the writer would have written it (records 21-24), then torn.
+    const next = Buffer.from(whole.subarray(last.start, last.end));
+    next.writeBigUInt64LE(21n, 8);
+    next.writeUInt32LE(crc32(next.subarray(8)), 4);
+    await appendFile(file!, tail(next));
     const lines: string[] = [];
     log = open(dataDir, lines);
     const recs = await readAll(log, 's', shard);
@@ -69,14 +94,15 @@ for (const [label, tail] of [
   }));
 }
 
-test('damage inside acknowledged data is never served: DATA_CORRUPT, records around it readable', () => withDir(async (dataDir) => {
+test('damage inside acknowledged data is never served: DATA_CORRUPT for its block, records around it readable', () => withDir(async (dataDir) => {
   let log = open(dataDir);
-  const shard = await fill(log, 's', 3, 10);
+  const shard = await fill(log, 's', 3, 10); // three blocks: records 1-10, 11-20, 21-30
   await log.close();
   const [file] = await segmentFiles(dataDir, 's', shard);
   const bytes = await readFile(file!);
-  const frame = (bytes.length - 32) / 30;
-  const target = 32 + frame * 15 + frame - 5; // inside record 16's data
+  const blocks = blockLayout(bytes);
+  assert.deepEqual(blocks.map((b) => [b.first, b.count]), [[1, 10], [11, 10], [21, 10]]);
+  const target = recordDataOffset(bytes, blocks[1]!, 5) + 3; // inside record 16's data
   bytes[target] = bytes[target]! ^ 0xff;
   await writeFile(file!, bytes);
   const lines: string[] = [];
@@ -84,11 +110,13 @@ test('damage inside acknowledged data is never served: DATA_CORRUPT, records aro
   const first = await log.read('s', shard, { type: 'TRIM_HORIZON' }, { maxRecords: 100 });
   assert.ok(lines.some((l) => l.includes('damaged acknowledged records')), 'open reports the damage');
   assert.equal((await stat(file!)).size, bytes.length, 'damage inside acknowledged data is not truncated');
-  assert.deepEqual(first.records.map((r) => Number(r.sequence)), Array.from({ length: 15 }, (_, i) => i + 1));
-  await assert.rejects(log.read('s', shard, first.next!), (err: unknown) => err instanceof CorruptionError && err.code === 'DATA_CORRUPT' && err.message.includes(file!));
+  // A block has one checksum: the whole block holding the damage is unservable, not only record 16.
+  assert.deepEqual(first.records.map((r) => Number(r.sequence)), Array.from({ length: 10 }, (_, i) => i + 1));
+  await assert.rejects(log.read('s', shard, first.next!), (err: unknown) => err instanceof CorruptionError && err.code === 'DATA_CORRUPT' && err.message.includes(file!) && err.message.includes(`byte ${blocks[1]!.start}`));
   await assert.rejects(log.read('s', shard, { type: 'AT_SEQUENCE_NUMBER', sequence: '16' }), CorruptionError);
-  const after = await log.read('s', shard, { type: 'AT_SEQUENCE_NUMBER', sequence: '17' });
-  assert.deepEqual(after.records.map((r) => Number(r.sequence)), Array.from({ length: 14 }, (_, i) => i + 17));
+  await assert.rejects(log.read('s', shard, { type: 'AT_SEQUENCE_NUMBER', sequence: '11' }), CorruptionError);
+  const after = await log.read('s', shard, { type: 'AT_SEQUENCE_NUMBER', sequence: '21' });
+  assert.deepEqual(after.records.map((r) => Number(r.sequence)), Array.from({ length: 10 }, (_, i) => i + 21));
   const [r] = await log.append('s', [{ partitionKey: 'k', data: enc('more') }]);
   assert.equal(Number(r!.sequence), 31);
   await log.close();
