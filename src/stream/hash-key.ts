@@ -5,7 +5,7 @@
  * the digest. Hash keys travel as 16-byte big-endian buffers on the hot path (compared with
  * `Buffer.compare`, no BigInt per record) and as decimal strings in descriptions.
  */
-import { hash } from 'node:crypto';
+import { md5, md5Words } from './md5.ts';
 import { HydrantError } from '../core/errors.ts';
 
 /** 2^128 - 1, the largest hash key. */
@@ -26,8 +26,15 @@ export class InvalidHashKeyError extends HydrantError {
 
 /** The MD5 digest of a partition key: its hash key as 16 big-endian bytes. */
 export function hashKeyBytes(partitionKey: string): Buffer {
-  return hash('md5', partitionKey, 'buffer');
+  return md5(partitionKey);
 }
+
+/** Byte-swaps a 32-bit word: MD5 state words are little-endian, hash keys big-endian. */
+function bswap(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+const digest = new Int32Array(4);
 
 /** Parses a decimal hash key; throws {@link InvalidHashKeyError} outside 0..2^128-1. */
 export function parseHashKey(value: string): bigint {
@@ -78,11 +85,13 @@ export function rangesOverlap(a: HashKeyRange, b: HashKeyRange): boolean {
 }
 
 /**
- * Routes hash keys to shards by binary search over range starts held as 16-byte buffers.
- * Built once per shard layout; `route` costs one MD5 plus ~log2(n) buffer compares.
+ * Routes hash keys to shards by binary search over range starts held as four big-endian
+ * 32-bit words each. Built once per shard layout; `route` costs one MD5 (in JS, see md5.ts)
+ * plus ~log2(n) word compares, and allocates nothing.
  */
 export class HashKeyRouter<T> {
-  readonly #starts: readonly Buffer[];
+  /** Range starts, 4 words each (most significant first). */
+  readonly #starts: Uint32Array;
   readonly #targets: readonly T[];
 
   /** `entries` must cover the whole hash-key space without gaps or overlap. */
@@ -94,7 +103,10 @@ export class HashKeyRouter<T> {
       expect = e.range.end + 1n;
     }
     if (expect !== MAX_HASH_KEY + 1n) throw new HydrantError('HASH_RANGE_GAP', `shard hash-key ranges end at ${expect - 1n}, not at 2^128-1`);
-    this.#starts = sorted.map((e) => hashKeyToBytes(e.range.start));
+    this.#starts = new Uint32Array(sorted.length * 4);
+    sorted.forEach((e, i) => {
+      for (let k = 0; k < 4; k++) this.#starts[i * 4 + k] = Number((e.range.start >> BigInt(96 - 32 * k)) & 0xffffffffn);
+    });
     this.#targets = sorted.map((e) => e.target);
   }
 
@@ -103,21 +115,36 @@ export class HashKeyRouter<T> {
     return this.#targets.length === 1 ? this.#targets[0] : undefined;
   }
 
-  /** The target owning a 16-byte big-endian hash key. */
-  routeBytes(key: Uint8Array): T {
+  /** The target owning the hash key whose big-endian words are w0..w3. */
+  #routeWords(w0: number, w1: number, w2: number, w3: number): T {
+    const s = this.#starts;
     let lo = 0;
-    let hi = this.#starts.length - 1;
+    let hi = this.#targets.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (Buffer.compare(this.#starts[mid] as Buffer, key) <= 0) lo = mid;
+      const o = mid * 4;
+      // start(mid) <= key ?
+      const a = s[o] as number;
+      const b = s[o + 1] as number;
+      const c = s[o + 2] as number;
+      const le = a !== w0 ? a < w0 : b !== w1 ? b < w1 : c !== w2 ? c < w2 : (s[o + 3] as number) <= w3;
+      if (le) lo = mid;
       else hi = mid - 1;
     }
     return this.#targets[lo] as T;
   }
 
+  /** The target owning a 16-byte big-endian hash key. */
+  routeBytes(key: Uint8Array): T {
+    const b = Buffer.from(key.buffer, key.byteOffset, 16);
+    return this.#routeWords(b.readUInt32BE(0), b.readUInt32BE(4), b.readUInt32BE(8), b.readUInt32BE(12));
+  }
+
   /** The target owning a partition key (or its explicit decimal hash key). */
   route(partitionKey: string, explicitHashKey?: string): T {
     if (this.#targets.length === 1) return this.#targets[0] as T;
-    return this.routeBytes(explicitHashKey === undefined ? hashKeyBytes(partitionKey) : hashKeyToBytes(parseHashKey(explicitHashKey)));
+    if (explicitHashKey !== undefined) return this.routeBytes(hashKeyToBytes(parseHashKey(explicitHashKey)));
+    md5Words(partitionKey, digest);
+    return this.#routeWords(bswap(digest[0] as number), bswap(digest[1] as number), bswap(digest[2] as number), bswap(digest[3] as number));
   }
 }
