@@ -18,6 +18,9 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 let bytes = Buffer.allocUnsafe(1024);
 let words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
 
+/** UTF-8 encoder (lone surrogates become U+FFFD, as in node:crypto's string hashing). */
+const utf8 = new TextEncoder();
+
 /** Per-round shift amounts and sine constants (RFC 1321). */
 const S = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21];
 const K = new Int32Array(64);
@@ -40,7 +43,7 @@ export function md5Words(s: string, out: Int32Array): void {
     bytes = Buffer.allocUnsafe(Math.max(need, bytes.length * 2) + 63 & ~63);
     words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   }
-  const n = bytes.utf8Write(s, 0);
+  const n = utf8.encodeInto(s, bytes).written;
   const blocks = ((n + 8) >>> 6) + 1;
   const end = blocks << 6;
   // Padding: 0x80, zeros up to the last 8 bytes, then the bit length (little-endian words;
