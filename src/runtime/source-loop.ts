@@ -1,9 +1,11 @@
 /**
  * One source's loop: pull a batch, make it durable in the stream, record its position, ack.
  *
- * Pull-based, so memory is bounded by one batch per source: `next()` is called again only
- * after the previous batch is appended (fsync'd), its position committed and acknowledged.
- * Per batch, in this order:
+ * Pull-based, so memory is bounded by two batches per source: while one batch is being made
+ * durable (its append waits on the log's fsync, then its position commits), the source is
+ * already asked for the next one, so decoding overlaps the fsync. `ack(batch)` is called only
+ * after that batch is durable and committed, after the following `next()` has returned, and
+ * never concurrently with `next()`. Per batch, in this order:
  *   1. new table schemas, mapped through the source-edge transforms, are recorded in the state
  *      store (events must never name a schema version a reader cannot find; see edge-schemas.ts);
  *   2. source-edge transforms run; failures go to `errors/<source>/processing-failed/`;
@@ -86,19 +88,51 @@ export class SourceLoop {
     await withBackoff(`source ${d.name}: start`, d.logger, signal, () => d.source.start(rec.stored));
     if (rec.stored !== null) await d.source.ack(rec.stored);
     d.logger.info('source started', { source: d.name, stream: d.stream, resumeAfter: rec.stored });
-    while (!signal.aborted) {
-      const batch = await withBackoff(`source ${d.name}: next`, d.logger, signal, () => d.source.next(signal));
-      await this.#handle(batch);
-      if (batch.events.length === 0 && batch.caughtUp) {
-        this.#caughtUp = true;
-        if (d.untilCaughtUp) break;
-      } else {
-        this.#caughtUp = false;
+    // One batch's durable steps (append + position commit) overlap the source's work on the
+    // next batch: `next()` decodes while the previous append waits on its fsync. `ack` stays
+    // strictly ordered after both (never concurrent with `next()`), see the module comment.
+    let pending: { readonly done: Promise<void>; readonly position: string } | undefined;
+    try {
+      while (!signal.aborted) {
+        const batch = await withBackoff(`source ${d.name}: next`, d.logger, signal, () => d.source.next(signal));
+        if (pending !== undefined) {
+          await pending.done;
+          crashPoint('runner.after-position-before-ack');
+          await d.source.ack(pending.position);
+          pending = undefined;
+        }
+        const { done } = await this.#handle(batch);
+        // Awaited after the next `next()`; a failure meanwhile must not count as unhandled.
+        done.catch(() => {});
+        pending = { done, position: batch.position };
+        if (batch.events.length === 0 && batch.caughtUp) {
+          // Caught up means everything so far is durable and acknowledged.
+          await done;
+          pending = undefined;
+          crashPoint('runner.after-position-before-ack');
+          await d.source.ack(batch.position);
+          this.#caughtUp = true;
+          if (d.untilCaughtUp) break;
+        } else {
+          this.#caughtUp = false;
+        }
+      }
+    } finally {
+      // The batch in flight is always finished; its ack only when it became durable.
+      if (pending !== undefined) {
+        await pending.done;
+        crashPoint('runner.after-position-before-ack');
+        await d.source.ack(pending.position);
       }
     }
   }
 
-  async #handle(batch: SourceBatch): Promise<void> {
+  /**
+   * Prepares a batch (duplicates dropped, schemas recorded, transforms applied) and starts its
+   * durable steps; resolves to `{ done }`, the promise of those steps (append, then position
+   * commit). Wrapped in an object: an async function returning a bare promise would wait for it.
+   */
+  async #handle(batch: SourceBatch): Promise<{ readonly done: Promise<void> }> {
     const d = this.#d;
     const committed = this.#committed;
     const found = this.#found;
@@ -130,16 +164,17 @@ export class SourceLoop {
       })));
     }
     const events = out.events ?? out.items.map((i) => i.envelope);
-    if (events.length > 0) {
-      await this.#schemas.check(events);
-      await this.#append(events);
-    }
+    if (events.length > 0) await this.#schemas.check(events);
+    return { done: this.#durable(batch, events) };
+  }
+
+  /** Appends the events, then commits the batch's position. */
+  async #durable(batch: SourceBatch, events: readonly Envelope[]): Promise<void> {
+    if (events.length > 0) await this.#append(events);
     crashPoint('runner.after-append-before-position');
     // The committed position never moves backwards, even when a source re-sends old batches.
     const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
     if (position !== this.#committed || events.length > 0) await this.#commitPosition(position);
-    crashPoint('runner.after-position-before-ack');
-    await d.source.ack(batch.position);
   }
 
   async #append(events: readonly Envelope[]): Promise<void> {

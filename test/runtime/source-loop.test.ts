@@ -125,3 +125,70 @@ test('recovery: records appended without a position commit are found; re-sent ev
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the next batch is pulled while the previous one is made durable; ack follows durability and never overlaps next()', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hydrant-srcloop-'));
+  const inner = new EmbeddedStreamLog({ dataDir: dir, logger: silentLogger, retentionIntervalMs: 0 });
+  const state = await EmbeddedStateStore.open({ dataDir: dir, logger: silentLogger });
+  const trace: string[] = [];
+  try {
+    const w = new Workload(SEED, { source: 'shop', database: 'shop', schema: 'public', startMillis: 0 });
+    const events = Array.from({ length: 200 }, () => w.next());
+    await inner.ensureStream('changes', { shards: 2 });
+    let appendsDone = 0;
+    // A log whose appends become durable only after a delay, so overlap is observable.
+    const log = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'append') {
+          return async (stream: string, records: Parameters<EmbeddedStreamLog['append']>[1]) => {
+            trace.push('append-start');
+            await new Promise((r) => setTimeout(r, 30));
+            const out = await target.append(stream, records);
+            appendsDone++;
+            trace.push('append-durable');
+            return out;
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    let inNext = false;
+    let i = 0;
+    const source: Source = {
+      async start() {},
+      async next() {
+        inNext = true;
+        trace.push(`next(durable=${appendsDone})`);
+        await new Promise((r) => setTimeout(r, 5));
+        const batch = events.slice(i, i + 50);
+        i += batch.length;
+        inNext = false;
+        const last = batch[batch.length - 1] ?? events[events.length - 1]!;
+        return { events: batch, position: last.source.position, caughtUp: i >= events.length };
+      },
+      async ack(position) {
+        assert.equal(inNext, false, 'ack is never called while next() runs');
+        trace.push(`ack(${events.findIndex((e) => e.source.position === position)})`);
+        assert.equal(await state.get('sources/shop/position') !== undefined, true);
+      },
+      async close() {},
+    };
+    const metrics = new Metrics();
+    const loop = new SourceLoop({ name: 'shop', source, stream: 'changes', transforms: [], state, log, errors: new ErrorSink(new FsObjectStore(join(dir, 'lake')), silentLogger, metrics), logger: silentLogger, metrics, untilCaughtUp: true });
+    await loop.run(new AbortController().signal);
+    // The second pull starts before the first append is durable (the overlap) ...
+    assert.ok(trace.indexOf('next(durable=0)', 1) > 0, `a next() ran while the first append was in flight: ${trace.join(' ')}`);
+    // ... and each batch is acked after it is durable, in order, each once.
+    assert.deepEqual(trace.filter((t) => t.startsWith('ack')), ['ack(49)', 'ack(99)', 'ack(149)', 'ack(199)', 'ack(199)']);
+    const acks = trace.map((t, k) => [t, k] as const).filter(([t]) => t.startsWith('ack'));
+    const durables = trace.map((t, k) => [t, k] as const).filter(([t]) => t === 'append-durable');
+    for (let k = 0; k < 4; k++) assert.ok((acks[k] as readonly [string, number])[1] > (durables[k] as readonly [string, number])[1], `ack ${k} after its append is durable`);
+    assert.equal(await state.get('sources/shop/position'), events[199]!.source.position);
+    assert.equal(loop.caughtUp, true);
+  } finally {
+    await inner.close();
+    await state.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
