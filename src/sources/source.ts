@@ -3,10 +3,12 @@
  * source), makes them durable in the stream, records the batch's position in the state store,
  * and only then calls {@link Source.ack}. A source must not acknowledge anything upstream
  * (replication slot, binlog, file offset) before `ack` covers it.
+ *
+ * Pipelining: the runner asks for batch N+1 (`next`) while batch N is still being made
+ * durable, so `ack(N)` arrives after `next` returned batch N+1 (at most one batch ahead), never
+ * while a `next` call runs. A source therefore holds at most two batches' worth of state and
+ * must accept an `ack` of a position older than what it last emitted.
  */
-import type { ChangeEvent, Envelope } from '../core/change-event.ts';
-import type { TableSchema } from '../core/schema.ts';
-
 export interface SourceBatch {
   /** Records in source order; each `source.position` is > the previous one. */
   readonly events: readonly Envelope[];
