@@ -56,18 +56,44 @@ export function encodeBatch(records: readonly PutRecord[], firstSequence: number
     inBlock += max;
     size += max;
   }
-  const b = Buffer.allocUnsafe(size);
+  const { b, start } = carve(size);
   const blocks: Array<{ rel: number; sequence: number }> = [];
-  let o = 0;
+  let o = start;
   let from = 0;
   const count = cuts === undefined ? 0 : cuts.length;
   for (let k = 0; k <= count; k++) {
     const to = k < count ? ((cuts as number[])[k] as number) : n;
-    blocks.push({ rel: o, sequence: firstSequence + from });
+    blocks.push({ rel: o - start, sequence: firstSequence + from });
     o = writeBlock(b, o, records, from, to, firstSequence + from, arrival);
     from = to;
   }
-  return { buf: b.subarray(0, o), blocks };
+  commit(b, o);
+  return { buf: b.subarray(start, o), blocks };
+}
+
+/** Bytes of one shared slab that batches are carved from. */
+const SLAB_BYTES = 4 << 20;
+let slab: Buffer | undefined;
+let slabUsed = 0;
+
+/**
+ * Room for `size` bytes: the next free part of a shared slab (one 4 MiB allocation instead
+ * of one ~100 KiB allocation per batch, which an append profile showed as ~25 ns per record),
+ * or a buffer of its own for a batch larger than a quarter slab. A slab is freed by the
+ * garbage collector once no batch carved from it is referenced (after its write).
+ */
+function carve(size: number): { b: Buffer; start: number } {
+  if (size > SLAB_BYTES / 4) return { b: Buffer.allocUnsafeSlow(size), start: 0 };
+  if (slab === undefined || slabUsed + size > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  return { b: slab, start: slabUsed };
+}
+
+/** Marks a carved slab used up to `end` (the bytes really written, not the bound asked for). */
+function commit(b: Buffer, end: number): void {
+  if (b === slab) slabUsed = (end + 7) & ~7;
 }
 
 /** Writes records `[from, to)` as one block at `o`; returns the offset after it. */

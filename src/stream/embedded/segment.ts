@@ -243,17 +243,33 @@ async function readFull(fd: number, buf: Buffer, position: number): Promise<numb
   return done;
 }
 
+/** Direct-mapped cache of recently decoded ASCII partition keys (slot count, a power of two). */
+const KEY_SLOTS = 4096;
+const keyCache: string[] = new Array<string>(KEY_SLOTS).fill('');
+
 /**
- * A partition key from its UTF-8 bytes. Keys are short and nearly always ASCII, where building
- * the string from char codes beats `Buffer.toString` (a native call with argument checks).
+ * A partition key from its UTF-8 bytes. Keys repeat (a table's rows, a device id), and in a
+ * read profile decoding them was a large share of the per-record garbage: short ASCII keys
+ * are hashed and compared against a small cache instead, so a repeated key costs a byte loop
+ * and no allocation. Anything else is decoded by `Buffer.toString`.
  */
 function decodeKey(b: Buffer, start: number, end: number): string {
-  if (end - start > 32) return b.toString('utf8', start, end);
-  let s = '';
+  const len = end - start;
+  if (len > 64) return b.toString('utf8', start, end);
+  let h = len;
   for (let i = start; i < end; i++) {
     const c = b[i] as number;
     if (c >= 0x80) return b.toString('utf8', start, end);
-    s += String.fromCharCode(c);
+    h = Math.imul(h ^ c, 0x01000193);
   }
-  return s;
+  const slot = (h ^ (h >>> 16)) & (KEY_SLOTS - 1);
+  const cached = keyCache[slot] as string;
+  if (cached.length === len) {
+    let i = 0;
+    while (i < len && cached.charCodeAt(i) === b[start + i]) i++;
+    if (i === len) return cached;
+  }
+  const key = b.toString('latin1', start, end); // ASCII checked above: latin1 decodes it exactly
+  keyCache[slot] = key;
+  return key;
 }

@@ -121,9 +121,14 @@ export class ShardLog {
     return this.#writer.enqueue(records);
   }
 
-  async #activeForAppend(): Promise<Segment> {
+  /** The segment appends go to; synchronous unless it is full and must roll. */
+  #activeForAppend(): Segment | Promise<Segment> {
     const active = this.#segments.at(-1) as Segment;
     if (active.dataEnd < this.#options.segmentBytes || active.records === 0) return active;
+    return this.#roll(active);
+  }
+
+  async #roll(active: Segment): Promise<Segment> {
     await sealSegment(active);
     crashPoint('log.after-seal-before-roll');
     const next = await createSegment(this.dir, active.lastSequence + 1, Date.now());
