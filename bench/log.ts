@@ -4,7 +4,9 @@
  * is a plain file append with the same producers, batch size and fsync pattern (queued
  * batches joined into one `writev` + one `fdatasync` per group, acknowledged after it).
  * Reads: the whole stream from TRIM_HORIZON in pages of 10,000 records (page cache warm),
- * three passes per round; the best pass counts (steady state, not JIT warm-up).
+ * three passes per round; the best pass counts (steady state, not JIT warm-up). Each row also
+ * notes the process CPU per record (user + system, all threads; lowest round), which a busy
+ * machine disturbs far less than the rates.
  */
 import { open, writev as writevCb, fdatasync as fdatasyncCb, close as closeCb } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +29,7 @@ const PRODUCERS = 4;
 const READ_PASSES = 3;
 
 /** Raw limit: batches of plain bytes, group-committed exactly like the log's shard writer. */
-async function rawAppend(path: string, batches: number, pool: Buffer): Promise<{ rate: number; fsyncs: number }> {
+async function rawAppend(path: string, batches: number, pool: Buffer): Promise<{ rate: number; fsyncs: number; cpu: number }> {
   const fd = await openP(path, 'w');
   let position = 0;
   let fsyncs = 0;
@@ -56,6 +58,7 @@ async function rawAppend(path: string, batches: number, pool: Buffer): Promise<{
   });
   let next = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await Promise.all(Array.from({ length: PRODUCERS }, async () => {
     while (next < batches) {
       const b = next++;
@@ -66,8 +69,15 @@ async function rawAppend(path: string, batches: number, pool: Buffer): Promise<{
     }
   }));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuMicros(c0) / (batches * BATCH);
   await closeP(fd);
-  return { rate: (batches * BATCH) / secs, fsyncs };
+  return { rate: (batches * BATCH) / secs, fsyncs, cpu };
+}
+
+/** Process CPU (user + system, all threads) since `from`, in µs. */
+function cpuMicros(from: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(from);
+  return c.user + c.system;
 }
 
 export const bench: Benchmark = {
@@ -80,7 +90,12 @@ export const bench: Benchmark = {
     const keys = Array.from({ length: 1000 }, (_, k) => `key-${k}`);
     // Raw and hydrant alternate twice on the same disk and the best of each counts, so a
     // noisy neighbour on a shared machine does not decide the ratio.
-    let raw = { rate: 0, fsyncs: 0 };
+    let raw = { rate: 0, fsyncs: 0, cpu: 0 };
+    // CPU per record (lowest of the rounds) says what the rates cannot on a shared machine:
+    // how much work each side does, whatever the disk and the neighbours were doing.
+    let rawCpu = Infinity;
+    let appendCpu = Infinity;
+    let readCpu = Infinity;
     let appendRate = 0;
     let read = 0;
     let readRate = 0;
@@ -89,12 +104,14 @@ export const bench: Benchmark = {
     for (let round = 0; round < 2; round++) {
       const r = await rawAppend(join(workDir, `raw-${round}.bin`), batches, pool);
       if (r.rate > raw.rate) raw = r;
+      rawCpu = Math.min(rawCpu, r.cpu);
       await rm(join(workDir, `raw-${round}.bin`));
       const dataDir = join(workDir, `data-${round}`);
       const log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0 });
       await log.ensureStream('bench', { shards: 1 });
       let next = 0;
       let t0 = performance.now();
+      let c0 = process.cpuUsage();
       await Promise.all(Array.from({ length: PRODUCERS }, async () => {
         while (next < batches) {
           const b = next++;
@@ -106,12 +123,14 @@ export const bench: Benchmark = {
         }
       }));
       appendRate = Math.max(appendRate, (batches * BATCH) / ((performance.now() - t0) / 1000));
+      appendCpu = Math.min(appendCpu, cpuMicros(c0) / (batches * BATCH));
       stats = log.stats();
       const shard = (await log.describeStream('bench')).shards[0]!.shardId;
       for (let pass = 0; pass < READ_PASSES; pass++) {
         let it: ShardIterator | null = { type: 'TRIM_HORIZON' };
         read = 0;
         t0 = performance.now();
+        c0 = process.cpuUsage();
         while (it !== null) {
           const page = await log.read('bench', shard, it, { maxRecords: 10_000 });
           if (page.records.length === 0) break;
@@ -120,6 +139,7 @@ export const bench: Benchmark = {
           it = page.next;
         }
         readRate = Math.max(readRate, read / ((performance.now() - t0) / 1000));
+        readCpu = Math.min(readCpu, cpuMicros(c0) / read);
       }
       await log.close();
       await rm(dataDir, { recursive: true, force: true });
@@ -128,9 +148,9 @@ export const bench: Benchmark = {
 
     return {
       rows: [
-        { name: 'raw group-committed append (limit)', value: raw.rate, unit: 'records/s', note: `${PRODUCERS} producers x batches of ${BATCH} x ${RECORD} B, ${raw.fsyncs} fsyncs; best of 2` },
-        { name: 'hydrant append', value: appendRate, unit: 'records/s', note: `${batches * BATCH} records, 1 shard, ${stats.fsyncs} fsyncs for ${stats.appends} appends; best of 2` },
-        { name: 'hydrant read (TRIM_HORIZON, 10k pages)', value: readRate, unit: 'records/s', note: `best of ${2 * READ_PASSES} passes; checksum ${checksum}` },
+        { name: 'raw group-committed append (limit)', value: raw.rate, unit: 'records/s', note: `${PRODUCERS} producers x batches of ${BATCH} x ${RECORD} B, ${raw.fsyncs} fsyncs; best of 2; CPU ${rawCpu.toFixed(2)} µs/record` },
+        { name: 'hydrant append', value: appendRate, unit: 'records/s', note: `${batches * BATCH} records, 1 shard, ${stats.fsyncs} fsyncs for ${stats.appends} appends; best of 2; CPU ${appendCpu.toFixed(2)} µs/record` },
+        { name: 'hydrant read (TRIM_HORIZON, 10k pages)', value: readRate, unit: 'records/s', note: `best of ${2 * READ_PASSES} passes; CPU ${readCpu.toFixed(2)} µs/record; checksum ${checksum}` },
       ],
       ratios: [
         { name: 'append vs raw', value: appendRate / raw.rate, goal: 0.7 },
