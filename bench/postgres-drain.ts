@@ -13,6 +13,7 @@ import { Metrics } from '../src/core/metrics.ts';
 import type { ObjectStore } from '../src/lake/object-store.ts';
 import { postgresConfig } from '../src/sources/postgres/config.ts';
 import { PostgresSource } from '../src/sources/postgres/postgres-source.ts';
+import { batchSize } from '../src/sources/source.ts';
 import { FsObjectStore } from '../src/lake/fs/fs-object-store.ts';
 import { ErrorSink } from '../src/runtime/error-sink.ts';
 import { SourceLoop } from '../src/runtime/source-loop.ts';
@@ -71,7 +72,7 @@ export async function drainPostgres(s: PostgresServer, options: DrainOptions): P
   await log.ensureStream('changes', { shards: 2 });
   const state = durable ? await EmbeddedStateStore.open({ dataDir, logger: silentLogger }) : new MemoryStateStore();
   const metrics = new Metrics();
-  const ctx: ComponentContext = { name, pipeline: 'bench', dataDir, state, log, lake: {} as ObjectStore, logger: silentLogger, metrics };
+  const ctx: ComponentContext = { name, pipeline: 'bench', dataDir, state, log, lake: {} as ObjectStore, logger: silentLogger, metrics, encodedBatches: true };
   const src = new PostgresSource(postgresConfig.parse({ host: s.host, port: s.port, user: s.user, database: 'bench', publication: 'hydrant_pub', ...options.config }), ctx);
   const ac = new AbortController();
   const t0 = performance.now();
@@ -84,7 +85,7 @@ export async function drainPostgres(s: PostgresServer, options: DrainOptions): P
     await src.start(null);
     while (n < rows) {
       const b = await src.next(ac.signal);
-      n += b.events.length;
+      n += batchSize(b);
       await src.ack(b.position);
     }
   }

@@ -27,6 +27,12 @@ export interface ComponentContext {
   readonly lake: ObjectStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * Sources only: the runner takes batches already encoded as stream records
+   * (`SourceBatch.encoded`, see encoded-events.ts) because this source has no source-edge
+   * transforms. A source may ignore it and always emit `events`.
+   */
+  readonly encodedBatches?: boolean;
 }
 
 /** A component's descriptor. */

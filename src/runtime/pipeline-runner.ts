@@ -140,7 +140,7 @@ export class PipelineRunner {
       }
       // Sources read their own schema history, not the schemas mapped through their edge (source-state-view.ts).
       const sourceState = new SourceStateView(state);
-      const built = await buildComponents(spec, (name, role): ComponentContext => ({ ...ctx, ...(role === 'source' ? { state: sourceState } : {}), name, logger: logger.child({ component: name }) }));
+      const built = await buildComponents(spec, (name, role): ComponentContext => ({ ...ctx, ...(role === 'source' ? { state: sourceState, encodedBatches: (spec.sources[name]?.transforms ?? []).length === 0 } : {}), name, logger: logger.child({ component: name }) }));
       if (merger !== undefined) {
         for (const [name, s] of Object.entries(spec.sources)) {
           const opaque = s.transforms.filter((t) => built.transforms.get(t)?.columnsFromValues === true);

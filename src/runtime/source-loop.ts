@@ -18,11 +18,12 @@
  * resumes from the committed position, and re-sent events whose position is already in the
  * stream are dropped, not appended twice.
  */
-import { encodeEnvelope, partitionKeyOf, type Envelope } from '../core/change-event.ts';
+import { encodeEnvelope, partitionKeyOf } from '../core/change-event.ts';
 import { crashPoint } from '../core/crash.ts';
+import { decodeEncodedEvents, encodedRecord, type EncodedEvents } from '../core/encoded-events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { Source, SourceBatch } from '../sources/source.ts';
+import { batchSize, type Source, type SourceBatch } from '../sources/source.ts';
 import type { StateOp, StateStore, StateValue } from '../state/state-store.ts';
 import type { PutRecord, StreamLog } from '../stream/stream-log.ts';
 import type { TransformItem } from '../transforms/transform.ts';
@@ -105,7 +106,7 @@ export class SourceLoop {
         // Awaited after the next `next()`; a failure meanwhile must not count as unhandled.
         done.catch(() => {});
         pending = { done, position: batch.position };
-        if (batch.events.length === 0 && batch.caughtUp) {
+        if (batchSize(batch) === 0 && batch.caughtUp) {
           // Caught up means everything so far is durable and acknowledged.
           await done;
           pending = undefined;
@@ -134,17 +135,17 @@ export class SourceLoop {
    */
   async #handle(batch: SourceBatch): Promise<{ readonly done: Promise<void> }> {
     const d = this.#d;
+    const enc = batch.encoded;
+    if (enc !== undefined && d.transforms.length === 0) return this.#handleEncoded(batch, enc);
+    // Encoded records on an edge with transforms (a source that ignored `encodedBatches`): the
+    // transforms need the objects.
+    const all = enc !== undefined && enc.count > 0 ? decodeEncodedEvents(enc) : batch.events;
     const committed = this.#committed;
     const found = this.#found;
     // Events at or below the committed position, or found in the stream by recovery, are
     // already there (see the module comment and source-recovery.ts).
-    const fresh = committed === null && found.size === 0 ? batch.events : batch.events.filter((e) => {
-      const p = e.source.position;
-      return p === '' || ((committed === null || p > committed) && !found.has(p));
-    });
-    if (fresh.length < batch.events.length) {
-      d.metrics.inc('hydrant_source_duplicates_dropped_total', 'Events a source re-sent at or below its durable position (dropped, not appended again).', { source: d.name }, batch.events.length - fresh.length);
-    }
+    const fresh = committed === null && found.size === 0 ? all : all.filter((e) => this.#isFresh(e.source.position));
+    this.#countDuplicates(all.length - fresh.length);
     await this.#schemas.record(batch.schemas);
     const now = Date.now();
     // An edge without transforms passes its events as they are: no TransformItem per event.
@@ -165,31 +166,69 @@ export class SourceLoop {
     }
     const events = out.events ?? out.items.map((i) => i.envelope);
     if (events.length > 0) await this.#schemas.check(events);
-    return { done: this.#durable(batch, events) };
-  }
-
-  /** Appends the events, then commits the batch's position. */
-  async #durable(batch: SourceBatch, events: readonly Envelope[]): Promise<void> {
-    if (events.length > 0) await this.#append(events);
-    crashPoint('runner.after-append-before-position');
-    // The committed position never moves backwards, even when a source re-sends old batches.
-    const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
-    if (position !== this.#committed || events.length > 0) await this.#commitPosition(position);
-  }
-
-  async #append(events: readonly Envelope[]): Promise<void> {
-    const d = this.#d;
-    const puts: PutRecord[] = [];
-    let bytes = 0;
     // One pass: encode, key and count per table together.
+    const puts: PutRecord[] = [];
     const perTable = new Map<string, number>();
     for (const e of events) {
-      const data = encodeEnvelope(e);
-      bytes += data.byteLength;
-      puts.push({ partitionKey: partitionKeyOf(e), data });
+      puts.push({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) });
       const t = e.op === 'event' ? '' : e.source.table;
       perTable.set(t, (perTable.get(t) ?? 0) + 1);
     }
+    return { done: this.#durable(batch, puts, perTable) };
+  }
+
+  /**
+   * A batch the source encoded itself (no transforms on this edge): its records go to the log
+   * as they are. They are not parsed back for the schema check: the source wrote them from the
+   * same relation it recorded the schema from (see encoded-events.ts).
+   */
+  async #handleEncoded(batch: SourceBatch, enc: EncodedEvents): Promise<{ readonly done: Promise<void> }> {
+    const all = this.#committed === null && this.#found.size === 0;
+    const puts: PutRecord[] = [];
+    const perTable = new Map<string, number>();
+    let lastTable = '';
+    let run = 0;
+    for (let i = 0; i < enc.count; i++) {
+      if (!all && !this.#isFresh(enc.positions[i] as string)) continue;
+      puts.push({ partitionKey: enc.partitionKeys[i] as string, data: encodedRecord(enc, i) });
+      // Tables come in runs (a transaction, a snapshot chunk): count runs, not every event.
+      const t = enc.tables[i] as string;
+      if (t !== lastTable && run > 0) {
+        perTable.set(lastTable, (perTable.get(lastTable) ?? 0) + run);
+        run = 0;
+      }
+      lastTable = t;
+      run++;
+    }
+    if (run > 0) perTable.set(lastTable, (perTable.get(lastTable) ?? 0) + run);
+    this.#countDuplicates(enc.count - puts.length);
+    await this.#schemas.record(batch.schemas);
+    return { done: this.#durable(batch, puts, perTable) };
+  }
+
+  /** Not yet in the stream: above the committed position and not found there by recovery. */
+  #isFresh(p: string): boolean {
+    const committed = this.#committed;
+    return p === '' || ((committed === null || p > committed) && !this.#found.has(p));
+  }
+
+  #countDuplicates(n: number): void {
+    if (n > 0) this.#d.metrics.inc('hydrant_source_duplicates_dropped_total', 'Events a source re-sent at or below its durable position (dropped, not appended again).', { source: this.#d.name }, n);
+  }
+
+  /** Appends the records, then commits the batch's position. */
+  async #durable(batch: SourceBatch, puts: readonly PutRecord[], perTable: ReadonlyMap<string, number>): Promise<void> {
+    if (puts.length > 0) await this.#append(puts, perTable);
+    crashPoint('runner.after-append-before-position');
+    // The committed position never moves backwards, even when a source re-sends old batches.
+    const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
+    if (position !== this.#committed || puts.length > 0) await this.#commitPosition(position);
+  }
+
+  async #append(puts: readonly PutRecord[], perTable: ReadonlyMap<string, number>): Promise<void> {
+    const d = this.#d;
+    let bytes = 0;
+    for (let i = 0; i < puts.length; i++) bytes += (puts[i] as PutRecord).data.byteLength;
     const results = await d.log.append(d.stream, puts);
     // Results keep per-shard order, so the last result of a shard is its highest sequence.
     for (const r of results) this.#shards[r.shardId] = r.sequence;

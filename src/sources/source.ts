@@ -9,9 +9,18 @@
  * while a `next` call runs. A source therefore holds at most two batches' worth of state and
  * must accept an `ack` of a position older than what it last emitted.
  */
+import type { ChangeEvent, Envelope } from '../core/change-event.ts';
+import type { EncodedEvents } from '../core/encoded-events.ts';
+import type { TableSchema } from '../core/schema.ts';
+
 export interface SourceBatch {
   /** Records in source order; each `source.position` is > the previous one. */
   readonly events: readonly Envelope[];
+  /**
+   * The same records already encoded as stream records, instead of `events` (which is then
+   * empty). Only when the source's context has `encodedBatches: true`; see encoded-events.ts.
+   */
+  readonly encoded?: EncodedEvents;
   /** New table schema versions the events refer to; recorded before the events are appended. */
   readonly schemas?: readonly TableSchema[];
   /** Position that, once durable, resumes after this batch (>= every event's position). */
@@ -33,4 +42,9 @@ export interface Source {
 /** Narrowing helper. */
 export function isChange(e: Envelope): e is ChangeEvent {
   return e.op !== 'event';
+}
+
+/** Number of records in a batch, whichever form they come in. */
+export function batchSize(b: SourceBatch): number {
+  return b.encoded !== undefined ? b.encoded.count + b.events.length : b.events.length;
 }

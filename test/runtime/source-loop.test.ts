@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeEnvelope, encodeEnvelope, partitionKeyOf, type ChangeEvent } from '../../src/core/change-event.ts';
+import { decodeEnvelope, encodeEnvelope, envelopeToJson, partitionKeyOf, type ChangeEvent } from '../../src/core/change-event.ts';
+import { EncodedEventsBuilder } from '../../src/core/encoded-events.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { FsObjectStore } from '../../src/lake/fs/fs-object-store.ts';
@@ -188,6 +189,67 @@ test('the next batch is pulled while the previous one is made durable; ack follo
     assert.equal(loop.caughtUp, true);
   } finally {
     await inner.close();
+    await state.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('encoded batches: records go to the stream byte for byte; re-sent ones below the committed position are dropped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hydrant-srcloop-'));
+  const log = new EmbeddedStreamLog({ dataDir: dir, logger: silentLogger, retentionIntervalMs: 0 });
+  const state = await EmbeddedStateStore.open({ dataDir: dir, logger: silentLogger });
+  try {
+    const w = new Workload(SEED, { source: 'shop', database: 'shop', schema: 'public', startMillis: 0 });
+    const events = Array.from({ length: 300 }, () => w.next());
+    await log.ensureStream('changes', { shards: 3 });
+    // The first 100 are durable and committed; the source re-sends from the start anyway.
+    const first = await log.append('changes', events.slice(0, 100).map((e) => ({ partitionKey: partitionKeyOf(e), data: encodeEnvelope(e) })));
+    const shards: Record<string, string> = {};
+    for (const r of first) shards[r.shardId] = r.sequence;
+    await state.commit([{ type: 'put', key: 'sources/shop/position', value: events[99]!.source.position }, { type: 'put', key: 'sources/shop/shards', value: shards }]);
+    let i = 0;
+    const schemas = [...new Map(events.map((e) => [e.source.table, e])).values()];
+    const builder = new EncodedEventsBuilder(256); // small: growth is exercised
+    const source: Source = {
+      async start() {
+        i = 0;
+      },
+      async next() {
+        for (const e of events.slice(i, i + 64)) builder.add(envelopeToJson(e), partitionKeyOf(e), e.source.position, e.source.table);
+        i += 64;
+        const encoded = builder.take();
+        return { events: [], encoded, position: encoded.positions[encoded.count - 1] ?? events[299]!.source.position, caughtUp: i >= events.length };
+      },
+      async ack() {},
+      async close() {},
+    };
+    assert.ok(schemas.length > 1, 'the workload spans several tables');
+    const metrics = new Metrics();
+    const loop = new SourceLoop({ name: 'shop', source, stream: 'changes', transforms: [], state, log, errors: new ErrorSink(new FsObjectStore(join(dir, 'lake')), silentLogger, metrics), logger: silentLogger, metrics, untilCaughtUp: true });
+    await loop.run(new AbortController().signal);
+    const seen = new Map<string, Uint8Array>();
+    for (const s of (await log.describeStream('changes')).shards) {
+      let from: ShardIterator = { type: 'TRIM_HORIZON' };
+      for (;;) {
+        const r = await log.read('changes', s.shardId, from, { maxRecords: 1000 });
+        for (const rec of r.records) {
+          const p = decodeEnvelope(rec.data).source.position;
+          assert.equal(seen.has(p), false, `position ${p} twice`);
+          seen.set(p, rec.data);
+        }
+        if (r.records.length === 0 || r.next === null) break;
+        from = r.next;
+      }
+    }
+    assert.equal(seen.size, 300, 'every position once');
+    for (const e of events) assert.deepEqual(Buffer.from(seen.get(e.source.position)!), Buffer.from(encodeEnvelope(e)));
+    assert.equal(metrics.get('hydrant_source_duplicates_dropped_total', { source: 'shop' }), 100);
+    let counted = 0;
+    for (const t of new Set(events.map((e) => e.source.table))) counted += metrics.get('hydrant_source_records_total', { source: 'shop', table: t }) ?? 0;
+    assert.equal(counted, 200, 'per-table record counts add up to what was appended');
+    assert.equal(await state.get('sources/shop/position'), events[299]!.source.position);
+  } finally {
+    await log.close();
     await state.close();
     await rm(dir, { recursive: true, force: true });
   }
