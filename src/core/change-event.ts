@@ -8,7 +8,7 @@
  */
 import { CodecError } from './errors.ts';
 import { JsonByteWriter } from './json-bytes.ts';
-import { decodeParsedValue, decodeValue, encodeValue, Timestamp, valueToJson, writeValueJson, type Encoded, type Row, type Value } from './values.ts';
+import { decodeParsedValue, decodeValue, encodeValue, quote, Timestamp, valueToJson, writeValueJson, type Encoded, type Row, type Value } from './values.ts';
 
 /** Operations of a change event. `snapshot` is a row read by a full load. */
 export type ChangeOp = 'insert' | 'update' | 'delete' | 'snapshot' | 'truncate';
@@ -153,6 +153,43 @@ function headerBytes(op: string, s: ChangeSource): Uint8Array {
   if (list.length >= 32) list.length = 0;
   list.push({ op, kind: s.kind, name: s.name, database: s.database, schema: s.schema, bytes });
   return bytes;
+}
+
+/** The parts of a change envelope that are the same for every change of a table. */
+export type ChangeHead = Pick<ChangeSource, 'kind' | 'name' | 'database' | 'schema' | 'table'>;
+
+/** Head text by op and table (bounded, like the byte headers above). */
+const headTexts = new Map<string, string>();
+
+/**
+ * `{"v":1,"op":…,"source":{…,"table":…,"position":` as text, for sources that write envelopes
+ * themselves (see encoded-events.ts). Cached per op and table.
+ */
+export function changeHeadJson(op: ChangeOp, s: ChangeHead): string {
+  const k = `${op}\u0000${s.kind}\u0000${s.name}\u0000${s.database}\u0000${s.schema}\u0000${s.table}`;
+  let t = headTexts.get(k);
+  if (t === undefined) {
+    t = `{"v":${ENVELOPE_VERSION},"op":${JSON.stringify(op)},"source":{"kind":${JSON.stringify(s.kind)},"name":${JSON.stringify(s.name)},"database":${JSON.stringify(s.database)},"schema":${JSON.stringify(s.schema)},"table":${JSON.stringify(s.table)},"position":`;
+    if (headTexts.size >= 4096) headTexts.clear();
+    headTexts.set(k, t);
+  }
+  return t;
+}
+
+/**
+ * The JSON text of a change envelope from its parts, the values already rendered as JSON
+ * (`valueToJson` text of the encoded rows; `'null'` for an absent row): exactly
+ * {@link envelopeToJson} of the same event. `head` comes from {@link changeHeadJson}.
+ */
+export function changeJson(head: string, position: string, txId: string | undefined, commitTimeJson: string, keyJson: string, beforeJson: string, afterJson: string, schemaVersion: number, unchanged?: readonly string[]): string {
+  return head + quote(position) + (txId === undefined ? '' : ',"txId":' + quote(txId)) + ',"commitTime":' + commitTimeJson + '},"key":' + keyJson
+    + ',"before":' + beforeJson + ',"after":' + afterJson + ',"schemaVersion":' + schemaVersion
+    + (unchanged !== undefined && unchanged.length > 0 ? ',"unchanged":' + JSON.stringify(unchanged) + '}' : '}');
+}
+
+/** The partition key of a change from its parts: {@link partitionKeyOf} of the same event. */
+export function changePartitionKey(schema: string, table: string, keyJson: string): string {
+  return schema + '.' + table + ':' + keyJson;
 }
 
 /**

@@ -346,14 +346,15 @@ function arrayToJson(a: readonly Value[]): string {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** JSON string literal, exactly as JSON.stringify writes it. */
-function quote(s: string): string {
+export function quote(s: string): string {
   // Plain text (the common case) needs no escaping; JSON.stringify handles the rest.
   return s.length < 64 && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 /** Quoted column names repeat on every row: remember them (bounded, so odd keys cannot grow it). */
 const keyCache = new Map<string, string>();
-function quoteKey(k: string): string {
+/** `JSON.stringify(k)` for an object key, cached. */
+export function quoteKey(k: string): string {
   let q = keyCache.get(k);
   if (q === undefined) {
     q = JSON.stringify(k);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEnvelope, encodeEnvelope, envelopeFromJson, envelopeToJson, partitionKeyOf, type ChangeEvent, type Envelope, type LogEvent } from '../../src/core/change-event.ts';
-import { DateValue, Decimal, encodeValue, JsonText, Timestamp, type Row, type Value } from '../../src/core/values.ts';
+import { changeHeadJson, changeJson, changePartitionKey, decodeEnvelope, encodeEnvelope, envelopeFromJson, envelopeToJson, partitionKeyOf, type ChangeEvent, type Envelope, type LogEvent } from '../../src/core/change-event.ts';
+import { DateValue, Decimal, encodeValue, JsonText, Timestamp, valueToJson, type Row, type Value } from '../../src/core/values.ts';
+import { Workload } from '../../src/sources/generator/workload.ts';
 import { CodecError } from '../../src/core/errors.ts';
 
 const change: ChangeEvent = {
@@ -162,4 +163,18 @@ test('record bytes with a BOM or invalid UTF-8 are treated as before (rejected /
   const e = decodeEnvelope(new Uint8Array(bad.buffer, bad.byteOffset, bad.byteLength)) as ChangeEvent;
   assert.equal(e.source.table, 'ord\ufffdrs');
   assert.equal(e.source.table, (JSON.parse(bad.toString('utf8')) as { source: { table: string } }).source.table);
+});
+
+test('changeJson and changePartitionKey from rendered parts equal envelopeToJson and partitionKeyOf', () => {
+  const w = new Workload(77, { source: 'shop', database: 'shop', schema: 'public', startMillis: 0 });
+  const extra: ChangeEvent[] = [
+    { op: 'update', source: { kind: 'postgres', name: 'n"q', database: 'd', schema: 's', table: 't\\x', position: 'p"1', txId: 'é', commitTime: new Timestamp(1n, true) }, key: { id: 1 }, before: { id: 1 }, after: { id: 2 }, unchanged: ['big', 'x"y'], schemaVersion: 3 },
+    { op: 'truncate', source: { kind: 'postgres', name: 'n', database: 'd', schema: 's', table: 't', position: '2', commitTime: new Timestamp(-5n, false) }, key: {}, before: null, after: null, schemaVersion: 1 },
+  ];
+  for (const e of [...Array.from({ length: 500 }, () => w.next()), ...extra]) {
+    const s = e.source;
+    const json = changeJson(changeHeadJson(e.op, s), s.position, s.txId, valueToJson(s.commitTime), valueToJson(e.key), valueToJson(e.before), valueToJson(e.after), e.schemaVersion, e.unchanged);
+    assert.equal(json, envelopeToJson(e));
+    assert.equal(changePartitionKey(s.schema, s.table, valueToJson(e.key)), partitionKeyOf(e));
+  }
 });
