@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import { formatSequence } from '../sequence.ts';
 import { decodeIndex, decodeSegmentHeader, encodeIndex, encodeSegmentHeader, SEGMENT_HEADER_BYTES, SegmentVersionError } from './segment-format.ts';
+import { DEFAULT_BLOCK_BYTES } from './block-format.ts';
 import { scanSegment } from './segment-scan.ts';
+import { readV1Frames, writeV2Copy } from './segment-v1.ts';
 import { Segment } from './segment.ts';
 
 /** `<dir>/<base, 20 digits>.seg` and its `.idx`. */
@@ -61,23 +63,40 @@ export async function sealSegment(s: Segment): Promise<void> {
  * is truncated with a warning. Returns undefined for an active segment whose header never
  * became durable (a crash while creating it): it held no records and is removed.
  */
-export async function openSegment(dir: string, baseSequence: number, active: boolean, indexIntervalBytes: number, logger: Logger, readOnly = false): Promise<Segment | undefined> {
+export async function openSegment(dir: string, baseSequence: number, active: boolean, indexIntervalBytes: number, logger: Logger, readOnly = false, blockBytes = DEFAULT_BLOCK_BYTES): Promise<Segment | undefined> {
   const { path, indexPath } = segmentPaths(dir, baseSequence);
   const size = (await stat(path)).size;
   const common = { path, indexPath, baseSequence };
+  /** Converts a version-1 segment in place (write beside, fsync, rename), then opens it again. */
+  const upgrade = async (): Promise<Segment | undefined> => {
+    const bytes = await readFile(path);
+    const version = bytes.readUInt16LE(4);
+    if (version !== 1) throw new SegmentVersionError(path, version);
+    if (readOnly) throw new SegmentVersionError(path, 1, { readOnly: true });
+    const v1 = readV1Frames(bytes);
+    // Only an active segment may end in a torn tail (unacknowledged, dropped as any recovery would).
+    if (v1.damagedAt !== undefined && (!active || v1.validAfterDamage)) throw new SegmentVersionError(path, 1, { damagedAt: v1.damagedAt });
+    const tmp = `${path}.v2tmp`;
+    await writeV2Copy(tmp, baseSequence, bytes.readDoubleLE(16), blockBytes, v1.records);
+    await unlink(indexPath).catch(() => {});
+    await rename(tmp, path);
+    await syncDir(dir);
+    logger.info('stream log: converted a segment from format version 1 to 2 (same records and sequences)', { file: path, records: v1.records.length, droppedTornTailBytes: bytes.length - v1.end });
+    return openSegment(dir, baseSequence, active, indexIntervalBytes, logger, readOnly, blockBytes);
+  };
   if (!active) {
     const idx = decodeIndex(await readFile(indexPath).catch(() => Buffer.alloc(0)));
     if (idx !== undefined && idx.dataEnd === size) {
       const header = decodeSegmentHeader(await readHead(path));
-      if (typeof header !== 'string' && 'otherVersion' in header) throw new SegmentVersionError(path, header.otherVersion);
+      if (typeof header !== 'string' && 'otherVersion' in header) return upgrade();
       const createdAt = typeof header === 'string' ? 0 : header.createdAt;
       return new Segment({ ...common, createdAt, lastSequence: idx.lastSequence, lastArrival: idx.lastArrival, records: idx.records, dataEnd: idx.dataEnd, sealed: true, entries: [...idx.entries], corrupt: [] });
     }
   }
   const bytes = await readFile(path);
   const header = decodeSegmentHeader(bytes);
-  // An intact header of another version is not damage: refuse the whole open with what to do.
-  if (typeof header !== 'string' && 'otherVersion' in header) throw new SegmentVersionError(path, header.otherVersion);
+  // An intact header of another version is not damage: convert it, or refuse the whole open.
+  if (typeof header !== 'string' && 'otherVersion' in header) return upgrade();
   if (typeof header === 'string') {
     if (active && size <= SEGMENT_HEADER_BYTES) {
       if (readOnly) return undefined;

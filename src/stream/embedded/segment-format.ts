@@ -7,8 +7,8 @@
  *                    | f64 created (epoch ms) | u32 reserved | u32 CRC-32 of bytes 0..27
  * block, repeated:   see block-format.ts (one per appended batch, bounded in size)
  * ```
- * Version 1 (one checksummed frame per record) is not read: opening such a segment fails
- * with {@link SegmentVersionError} (what to do is in its message and docs/stream.md).
+ * Version 1 (one checksummed frame per record) is converted to version 2 when a writable log
+ * opens it (segment-v1.ts); read-only, or when damaged, it fails with {@link SegmentVersionError}.
  *
  * Index file `<base>.idx`, written when a segment is sealed (rebuilt by a scan when missing):
  * ```
@@ -57,12 +57,18 @@ export function encodeSegmentHeader(baseSequence: number, createdAt: number): Bu
   return b;
 }
 
-/** A segment written in a format version this Hydrant does not read. */
+/** A segment in a format version this Hydrant cannot read (or, read-only, cannot convert). */
 export class SegmentVersionError extends HydrantError {
-  constructor(path: string, version: number) {
-    const what = version < SEGMENT_VERSION
-      ? `was written by an older Hydrant (format version ${version}; this Hydrant reads only version ${SEGMENT_VERSION}). Let the older Hydrant's deliveries read the stream to its end, then stop it and delete the stream's directory (${dirname(dirname(path))}) before starting this version; or keep running the older version.`
-      : `was written by a newer Hydrant (format version ${version}; this Hydrant reads only version ${SEGMENT_VERSION}). Upgrade Hydrant.`;
+  /**
+   * `problem` says why a version-1 segment was not converted: the log was opened read-only,
+   * or the segment is damaged (converting would drop acknowledged records after the damage).
+   */
+  constructor(path: string, version: number, problem?: { readonly readOnly: true } | { readonly damagedAt: number }) {
+    const what = version > SEGMENT_VERSION
+      ? `was written by a newer Hydrant (format version ${version}; this Hydrant reads up to version ${SEGMENT_VERSION}). Upgrade Hydrant.`
+      : version !== 1 ? `has format version ${version}, which no Hydrant release wrote; it is not a segment this log can read. Move it out of ${dirname(path)}.`
+      : problem !== undefined && 'readOnly' in problem ? `is in format version 1 (written by an older Hydrant); a read-only open does not convert it. Open the log writable once with this Hydrant (e.g. run the pipeline) to convert it to version ${SEGMENT_VERSION} in place, or read it with the older Hydrant.`
+      : `is in format version 1 (written by an older Hydrant) and damaged at byte ${problem?.damagedAt ?? 0}, so converting it to version ${SEGMENT_VERSION} would drop acknowledged records after the damage. Restore the file from a backup, read it with the older Hydrant, or move it away (its records are lost).`;
     super('LOG_FORMAT_VERSION', `stream log segment ${path} ${what}`, { details: { file: path, version, supported: SEGMENT_VERSION } });
   }
 }

@@ -69,7 +69,7 @@ export class ShardLog {
     const segments: Segment[] = [];
     for (let i = 0; i < bases.length; i++) {
       const active = i === bases.length - 1 && !closed;
-      const seg = await openSegment(dir, bases[i] as number, active, options.indexIntervalBytes, options.logger, options.readOnly);
+      const seg = await openSegment(dir, bases[i] as number, active, options.indexIntervalBytes, options.logger, options.readOnly, options.blockBytes);
       if (seg !== undefined) segments.push(seg);
     }
     // Damage at the end of a sealed segment hides its last sequences; its successor's base tells.

@@ -1,7 +1,7 @@
 /**
  * Segment format version 2 (blocks) through the whole log: reads that start inside a block,
- * records larger than the block bound, index files rebuilt byte for byte, and a version-1
- * segment refused with a clear error.
+ * records larger than the block bound, index files rebuilt byte for byte, and version-1
+ * segments converted in place (or refused with a clear error when they cannot be).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { crc32 } from 'node:zlib';
 import { HydrantError } from '../../../src/core/errors.ts';
 import { EmbeddedStreamLog } from '../../../src/stream/embedded/embedded-stream-log.ts';
 import type { StreamRecord } from '../../../src/stream/stream-log.ts';
+import { createLogger } from '../../../src/core/logger.ts';
 import { readAll } from '../stream-log-conformance.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -130,29 +131,94 @@ test('index files rebuilt by a scan equal the ones written when sealing', () => 
   await log.close();
 }));
 
-test('a version-1 segment is refused with what, where and what to do', () => withDir(async (dataDir) => {
-  let log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0 });
+/** A version-1 segment as Hydrant wrote it before blocks: one frame with its own CRC per record. */
+function v1Segment(base: number, createdAt: number, records: ReadonlyArray<{ seq: number; arrival: number; key: string; data: Buffer }>, version = 1): Buffer {
+  const head = Buffer.alloc(32);
+  head.writeUInt32LE(0x47535948, 0);
+  head.writeUInt16LE(version, 4);
+  head.writeUInt16LE(32, 6);
+  head.writeBigUInt64LE(BigInt(base), 8);
+  head.writeDoubleLE(createdAt, 16);
+  head.writeUInt32LE(crc32(head.subarray(0, 28)), 28);
+  const frames = records.map((r) => {
+    const k = Buffer.from(r.key);
+    const body = Buffer.alloc(18 + k.length + r.data.length);
+    body.writeBigUInt64LE(BigInt(r.seq), 0);
+    body.writeDoubleLE(r.arrival, 8);
+    body.writeUInt16LE(k.length, 16);
+    k.copy(body, 18);
+    r.data.copy(body, 18 + k.length);
+    const h = Buffer.alloc(8);
+    h.writeUInt32LE(body.length, 0);
+    h.writeUInt32LE(crc32(body), 4);
+    return Buffer.concat([h, body]);
+  });
+  return Buffer.concat([head, ...frames]);
+}
+
+/** A stream whose shard holds hand-written version-1 segments: records 1-30 sealed, 31-45 active with a torn tail. */
+async function v1Stream(dataDir: string): Promise<{ shard: string; dir: string; recs: Array<{ seq: number; arrival: number; key: string; data: Buffer }> }> {
+  const log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0 });
   const shard = (await log.ensureStream('old', { shards: 1 })).shards[0]!.shardId;
-  await log.append('old', [{ partitionKey: 'k', data: Buffer.from('x') }]);
   await log.close();
   const dir = join(dataDir, 'streams', 'old', shard);
-  const seg = join(dir, (await readdir(dir)).find((f) => f.endsWith('.seg'))!);
-  const bytes = await readFile(seg);
-  bytes.writeUInt16LE(1, 4); // an intact header of format version 1
-  bytes.writeUInt32LE(crc32(bytes.subarray(0, 28)), 28);
-  await writeFile(seg, bytes);
-  for (const readOnly of [false, true]) {
-    log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, readOnly });
+  for (const f of await readdir(dir)) await unlink(join(dir, f));
+  const recs = range(1, 45).map((seq) => ({ seq, arrival: 1.7e12 + Math.ceil(seq / 10) * 1000, key: seq % 3 === 0 ? `ключ-${seq % 4}` : `k${seq % 4}`, data: payload(seq, 20 + (seq % 13)) }));
+  await writeFile(join(dir, '00000000000000000001.seg'), v1Segment(1, 1.7e12, recs.slice(0, 30)));
+  await writeFile(join(dir, '00000000000000000001.idx'), Buffer.from('an old version-1 index'));
+  const active = v1Segment(31, 1.7e12 + 3000, recs.slice(30));
+  await writeFile(join(dir, '00000000000000000031.seg'), Buffer.concat([active, active.subarray(40, 61)])); // torn tail: part of a frame
+  return { shard, dir, recs };
+}
+
+test('version-1 segments are converted to version 2 on a writable open: same records, sequences and arrivals', () => withDir(async (dataDir) => {
+  const { shard, dir, recs } = await v1Stream(dataDir);
+  const lines: string[] = [];
+  let log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, logger: createLogger({ level: 'debug', sink: (l) => lines.push(l) }) });
+  const check = async (l: EmbeddedStreamLog): Promise<void> => {
+    const all = await readAll(l, 'old', shard, { type: 'TRIM_HORIZON' }, 7);
+    assert.deepEqual(all.slice(0, 45).map((r) => [Number(r.sequence), r.arrivalTime, r.partitionKey, Buffer.from(r.data).toString()]), recs.map((r) => [r.seq, r.arrival, r.key, r.data.toString()]));
+    const t = await l.read('old', shard, { type: 'AT_TIMESTAMP', timestamp: 1.7e12 + 3000 }, { maxRecords: 1 });
+    assert.equal(Number(t.records[0]!.sequence), 21);
+  };
+  await check(log);
+  assert.equal(lines.filter((l) => l.includes('converted a segment from format version 1 to 2')).length, 2);
+  for (const f of ['00000000000000000001.seg', '00000000000000000031.seg']) assert.equal((await readFile(join(dir, f))).readUInt16LE(4), 2, `${f} is version 2 now`);
+  const [next] = await log.append('old', [{ partitionKey: 'k', data: Buffer.from('after') }]);
+  assert.equal(Number(next!.sequence), 46, 'appends continue after the last converted record; the torn tail is gone');
+  await log.close();
+  log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0 });
+  await check(log);
+  assert.equal((await readAll(log, 'old', shard)).length, 46);
+  await log.close();
+  assert.deepEqual((await readdir(dir)).filter((f) => f.includes('tmp')), [], 'no temporary file left');
+}));
+
+test('a version-1 segment that cannot be converted (read-only open, damage) and a newer version are clear errors', () => withDir(async (dataDir) => {
+  const { shard, dir } = await v1Stream(dataDir);
+  const sealed = join(dir, '00000000000000000001.seg');
+  const before = await readFile(sealed);
+  const expectError = async (opts: { readOnly?: boolean }, pattern: RegExp): Promise<void> => {
+    const log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, ...opts });
     await assert.rejects(log.read('old', shard, { type: 'TRIM_HORIZON' }), (err: unknown) => {
       assert.ok(err instanceof HydrantError);
       assert.equal(err.code, 'LOG_FORMAT_VERSION');
-      assert.ok(err.message.includes(seg), 'names the file');
-      assert.match(err.message, /format version 1/);
-      assert.match(err.message, /older Hydrant/);
-      assert.ok(err.message.includes(join(dataDir, 'streams', 'old')), 'names the stream directory to delete');
+      assert.ok(err.message.includes(sealed), `names the file: ${err.message}`);
+      assert.match(err.message, pattern);
       return true;
     });
     await log.close();
-  }
-  assert.deepEqual(await readFile(seg), bytes, 'the old segment is left as it was');
+  };
+  await expectError({ readOnly: true }, /format version 1.*read-only open does not convert it/);
+  assert.deepEqual(await readFile(sealed), before, 'a read-only open changes nothing');
+  const damaged = Buffer.from(before);
+  damaged[200] = damaged[200]! ^ 0xff; // inside an early frame of the sealed segment
+  await writeFile(sealed, damaged);
+  await expectError({}, /damaged at byte \d+.*would drop acknowledged records/);
+  assert.deepEqual(await readFile(sealed), damaged, 'a damaged version-1 segment is left as it was');
+  const newer = Buffer.from(before);
+  newer.writeUInt16LE(3, 4);
+  newer.writeUInt32LE(crc32(newer.subarray(0, 28)), 28);
+  await writeFile(sealed, newer);
+  await expectError({}, /newer Hydrant.*Upgrade Hydrant/);
 }));
