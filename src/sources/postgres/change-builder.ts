@@ -6,17 +6,39 @@
 import type { ChangeEvent, ChangeOp } from '../../core/change-event.ts';
 import type { Row, Timestamp } from '../../core/values.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
-import { keyOf, tupleToRow, type RelationState } from './relations.ts';
+import { keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
+import type { Latin1Text } from './column-readers.ts';
+import { HEX2, hex8 } from './lsn.ts';
 
 /** The transaction a change belongs to. */
 export interface TxContext {
   readonly commitLsn: bigint;
-  /** `formatPosition(commitLsn, 0)` without the index: computed once per transaction. */
+  /** `formatPosition(commitLsn, 0)` up to and including the `/`: computed once per transaction. */
   readonly prefix: string;
   readonly xid: string;
   readonly commitTime: Timestamp;
   /** Index of the next event within the transaction. */
   index: number;
+  /** `index >>> 8` that {@link blockPrefix} was made for (-1: none yet). */
+  block: number;
+  /** The position of event `block << 8` without its last two hex digits. */
+  blockPrefix: string;
+}
+
+/** A transaction's context; `prefix` is `formatPosition(commitLsn, 0)` up to the `/`. */
+export function txContext(commitLsn: bigint, prefix: string, xid: number, commitTime: Timestamp): TxContext {
+  return { commitLsn, prefix, xid: String(xid), commitTime, index: 0, block: -1, blockPrefix: '' };
+}
+
+/** The next event's position in `tx` (one string concatenation for most events). */
+function nextPosition(tx: TxContext): string {
+  const i = tx.index++;
+  const block = i >>> 8;
+  if (block !== tx.block) {
+    tx.block = block;
+    tx.blockPrefix = tx.prefix + hex8(i).substring(0, 6);
+  }
+  return tx.blockPrefix + (HEX2[i & 255] as string);
 }
 
 type Change = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
@@ -30,6 +52,38 @@ export class ChangeBuilder {
     this.#source = source;
     this.#database = database;
   }
+
+  /**
+   * The hot path: an Insert, or an Update that carries no old tuple, read straight from the
+   * message bytes. `o` is the offset just after the relid. Returns false (and appends nothing)
+   * when the message needs {@link build} (an Update with an old tuple).
+   */
+  buildRaw(tag: number, r: RelationState, b: Buffer, o: number, tx: TxContext, out: ChangeEvent[], text: Latin1Text): boolean {
+    if (b[o] !== 0x4e /* N */) return false;
+    if (!r.captured) return true;
+    const unchanged = this.#unchanged;
+    const after: Row = {};
+    readTuple(r, b, o + 1, after, unchanged, text);
+    const key: Row = {};
+    const cols = r.columns;
+    for (const i of r.keyIndexes) {
+      const c = cols[i];
+      if (c === undefined) continue;
+      const v = after[c.name];
+      // Absent: an unchanged TOAST key column, which the general path also keys as null.
+      key[c.name] = v === undefined ? null : v;
+    }
+    let u: string[] | undefined;
+    if (unchanged.length > 0) {
+      u = unchanged.slice();
+      unchanged.length = 0;
+    }
+    out.push(this.#event(tag === 0x49 ? 'insert' : 'update', r, tx, key, null, after, u));
+    return true;
+  }
+
+  /** Scratch list of unchanged columns for {@link buildRaw} (copied only when not empty). */
+  readonly #unchanged: string[] = [];
 
   /** Appends the events of one change to `out`; `rel` resolves a relid. */
   build(m: Change, rel: (relid: number) => RelationState, tx: TxContext, out: ChangeEvent[]): void {
@@ -74,7 +128,7 @@ export class ChangeBuilder {
         database: this.#database,
         schema: r.schemaName,
         table: r.table,
-        position: tx.prefix + (tx.index++).toString(16).padStart(8, '0'),
+        position: nextPosition(tx),
         txId: tx.xid,
         commitTime: tx.commitTime,
       },

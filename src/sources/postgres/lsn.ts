@@ -31,9 +31,22 @@ export interface Position {
   readonly index: number;
 }
 
+/** Two lowercase hex digits per byte value (table lookups: number→hex conversions are slow). */
+export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A 32-bit unsigned number as 8 lowercase hex digits. */
+export function hex8(n: number): string {
+  return (HEX2[n >>> 24] as string) + (HEX2[(n >>> 16) & 255] as string) + (HEX2[(n >>> 8) & 255] as string) + (HEX2[n & 255] as string);
+}
+
 /** Encodes a position as its fixed-width, order-preserving string. */
 export function formatPosition(commitLsn: bigint, index: number): string {
-  return `${commitLsn.toString(16).padStart(16, '0')}/${index.toString(16).padStart(8, '0')}`;
+  return positionPrefix(Number(commitLsn >> 32n), Number(commitLsn & 0xffffffffn)) + hex8(index);
+}
+
+/** `formatPosition(lsn, i)` up to and including the `/`, from the LSN's high and low 32 bits. */
+export function positionPrefix(hi: number, lo: number): string {
+  return hex8(hi) + hex8(lo) + '/';
 }
 
 /** Parses a position written by {@link formatPosition}. */

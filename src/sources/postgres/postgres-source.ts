@@ -19,14 +19,15 @@ import type { Logger } from '../../core/logger.ts';
 import type { TableSchema } from '../../core/schema.ts';
 import { Timestamp } from '../../core/values.ts';
 import type { Source, SourceBatch } from '../source.ts';
-import { ChangeBuilder, type TxContext } from './change-builder.ts';
+import { ChangeBuilder, txContext, type TxContext } from './change-builder.ts';
+import { Latin1Text } from './column-readers.ts';
 import { postgresConfig, resolveNames, TableSelection, type PostgresConfig } from './config.ts';
-import { END_OF_TX, formatPosition, parseLsn, parsePosition } from './lsn.ts';
+import { formatPosition, parseLsn, parsePosition, positionPrefix } from './lsn.ts';
 import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
 import { observeSlot, prepareServer, type SlotTarget } from './slot-monitor.ts';
 import type { SqlClient } from './catalog.ts';
 import { Relations, type RelationState } from './relations.ts';
-import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, SESSION_OPTIONS, type WalMessage } from './replication-connection.ts';
+import { PG_EPOCH_MICROS, quoteLiteral, ReplicationConnection, SESSION_OPTIONS } from './replication-connection.ts';
 import { ToastFetcher } from './toast-fetch.ts';
 import { resetSpillDir, SpillReader, SpillWriter } from './spill.ts';
 import { slotInfo } from './catalog.ts';
@@ -61,6 +62,8 @@ export class PostgresSource implements Source {
   #sql: pg.Client | undefined;
   #conn: ReplicationConnection | undefined;
   #decoder = new PgoutputDecoder();
+  /** Latin1 text of the receive buffer being decoded (see column-readers.ts). */
+  readonly #text = new Latin1Text();
   #relations: Relations | undefined;
   #toast: ToastFetcher | undefined;
   #allTables = false;
@@ -219,18 +222,19 @@ export class PostgresSource implements Source {
         this.#replayStep(events, max);
         continue;
       }
-      let m: WalMessage | undefined = conn.poll();
-      if (m === undefined) {
+      if (!conn.poll()) {
         if (events.length > 0) break;
+        let got: boolean;
         try {
-          m = await this.#wait(conn, signal);
+          got = await this.#wait(conn, signal);
         } catch (err) {
           failed = err;
           break;
         }
-        if (m === undefined) break;
+        if (!got) break;
       }
-      await this.#handle(m, events);
+      const pending = this.#handle(conn, events);
+      if (pending !== undefined) await pending;
     }
     if (failed !== undefined) {
       if (this.#fatal !== undefined) throw this.#fatal;
@@ -308,8 +312,8 @@ export class PostgresSource implements Source {
     await conn?.close();
   }
 
-  #wait(conn: ReplicationConnection, signal: AbortSignal): Promise<WalMessage | undefined> {
-    if (signal.aborted) return Promise.resolve(undefined);
+  #wait(conn: ReplicationConnection, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
     const t = setTimeout(() => conn.interrupt(), this.#cfg.idle_wait_ms);
     const onAbort = (): void => conn.interrupt();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -319,16 +323,52 @@ export class PostgresSource implements Source {
     });
   }
 
-  async #handle(w: WalMessage, events: ChangeEvent[]): Promise<void> {
-    const m = this.#decoder.decode(w.data);
+  /**
+   * Handles one message. Begin, Commit, and Inserts and Updates without an old tuple outside
+   * stream blocks (nearly all traffic) are read straight from the bytes, synchronously; the
+   * rest is decoded and may wait (a Relation message looks types up). The message is the
+   * connection's current one, read in place.
+   */
+  #handle(conn: ReplicationConnection, events: ChangeEvent[]): Promise<void> | undefined {
+    const b = conn.buf;
+    const s = conn.from;
+    const tag = b[s];
+    if (!this.#decoder.inStream) {
+      if (tag === 0x49 /* I */ || tag === 0x55 /* U */) {
+        const tx = this.#tx;
+        if (tx !== undefined) {
+          const start = events.length;
+          if (this.#builder.buildRaw(tag, (this.#relations as Relations).get(b.readUInt32BE(s + 1)), b, s + 5, tx, events, this.#text)) {
+            this.#afterBuild(events, start);
+            return undefined;
+          }
+        }
+      } else if (tag === 0x42 /* B */) {
+        // Begin: final (commit) LSN, commit time, xid.
+        const prefix = positionPrefix(b.readUInt32BE(s + 1), b.readUInt32BE(s + 5));
+        this.#tx = txContext(b.readBigUInt64BE(s + 1), prefix, b.readUInt32BE(s + 17), new Timestamp(b.readBigInt64BE(s + 9) + PG_EPOCH_MICROS, true));
+        return undefined;
+      } else if (tag === 0x43 /* C */) {
+        // Commit: flags, commit LSN, end LSN, commit time.
+        const tx = this.#tx;
+        this.#tx = undefined;
+        if (tx !== undefined) this.#finishTx(tx.prefix + END_OF_TX_HEX, b.readBigUInt64BE(s + 10));
+        return undefined;
+      }
+    }
+    const raw = conn.current();
+    return this.#handleDecoded(this.#decoder.decode(raw), raw, events);
+  }
+
+  async #handleDecoded(m: PgoutputMessage, raw: Buffer, events: ChangeEvent[]): Promise<void> {
     switch (m.tag) {
       case 'begin':
-        this.#tx = txContext(m.finalLsn, m.xid, m.commitTime);
+        this.#tx = newTx(m.finalLsn, m.xid, m.commitTime);
         return;
       case 'commit': {
         const tx = this.#tx;
         this.#tx = undefined;
-        if (tx !== undefined) this.#finishTx(tx.commitLsn, m.endLsn);
+        if (tx !== undefined) this.#finishTx(tx.prefix + END_OF_TX_HEX, m.endLsn);
         return;
       }
       case 'relation': {
@@ -340,7 +380,7 @@ export class PostgresSource implements Source {
       case 'update':
       case 'delete':
       case 'truncate':
-        if (this.#decoder.inStream) this.#spill(m, w.data);
+        if (this.#decoder.inStream) this.#spill(m, raw);
         else if (this.#tx !== undefined) this.#emit(m, (id) => (this.#relations as Relations).get(id), this.#tx, events);
         return;
       case 'message':
@@ -372,9 +412,9 @@ export class PostgresSource implements Source {
         const sw = this.#streams.get(m.xid);
         this.#streams.delete(m.xid);
         (this.#relations as Relations).commitStream(m.xid);
-        const tx = txContext(m.commitLsn, m.xid, m.commitTime);
+        const tx = newTx(m.commitLsn, m.xid, m.commitTime);
         if (sw === undefined) {
-          this.#finishTx(m.commitLsn, m.endLsn);
+          this.#finishTx(tx.prefix + END_OF_TX_HEX, m.endLsn);
           return;
         }
         sw.finish();
@@ -406,7 +446,7 @@ export class PostgresSource implements Source {
       if (rec === undefined) {
         r.reader.close();
         this.#replay = undefined;
-        this.#finishTx(r.tx.commitLsn, r.endLsn);
+        this.#finishTx(r.tx.prefix + END_OF_TX_HEX, r.endLsn);
         return;
       }
       if (r.aborted.has(rec.subxid)) continue;
@@ -418,6 +458,11 @@ export class PostgresSource implements Source {
   #emit(m: Change, rel: (relid: number) => RelationState, tx: TxContext, events: ChangeEvent[]): void {
     const start = events.length;
     this.#builder.build(m, rel, tx, events);
+    this.#afterBuild(events, start);
+  }
+
+  /** Drops events a resume already made durable, shows the rest to the snapshot engine. */
+  #afterBuild(events: ChangeEvent[], start: number): void {
     const resume = this.#resume;
     if (resume !== undefined) {
       let keep = start;
@@ -432,9 +477,9 @@ export class PostgresSource implements Source {
     if (events.length > start) this.#emitted = (events[events.length - 1] as ChangeEvent).source.position;
   }
 
-  #finishTx(commitLsn: bigint, endLsn: bigint): void {
+  /** A transaction ended; `pos` is its end position (index {@link END_OF_TX}). */
+  #finishTx(pos: string, endLsn: bigint): void {
     if (endLsn > this.#seenEnd) this.#seenEnd = endLsn;
-    const pos = formatPosition(commitLsn, END_OF_TX);
     if (pos <= this.#durableStart) {
       // Durable before this process started (the slot had not confirmed it yet).
       if (endLsn > this.#confirmed) {
@@ -513,9 +558,11 @@ export class PostgresSource implements Source {
   }
 }
 
-function txContext(commitLsn: bigint, xid: number, commitTime: bigint): TxContext {
-  const prefix = formatPosition(commitLsn, 0).slice(0, 17);
-  return { commitLsn, prefix, xid: String(xid), commitTime: new Timestamp(commitTime + PG_EPOCH_MICROS, true), index: 0 };
+/** The index part of a position after every event of its transaction (`END_OF_TX` in hex). */
+const END_OF_TX_HEX = 'ffffffff';
+
+function newTx(commitLsn: bigint, xid: number, commitTime: bigint): TxContext {
+  return txContext(commitLsn, formatPosition(commitLsn, 0).slice(0, 17), xid, new Timestamp(commitTime + PG_EPOCH_MICROS, true));
 }
 
 /** The `postgres` source descriptor. */

@@ -14,6 +14,7 @@ import type { TableSelection } from './config.ts';
 import type { SqlClient } from './catalog.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
 import type { TextParser } from './type-parsers.ts';
+import { columnReader, type ColumnReader, type Latin1Text } from './column-readers.ts';
 import type { TypeResolver } from './type-map.ts';
 
 type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
@@ -22,6 +23,8 @@ type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
 export interface RelationColumnState {
   readonly name: string;
   readonly parse: TextParser;
+  /** The same parse, straight from message bytes (see column-readers.ts). */
+  readonly read: ColumnReader;
   /** false when `exclude_columns` drops it. */
   readonly captured: boolean;
 }
@@ -83,7 +86,7 @@ export class Relations {
     for (const c of m.columns) {
       const t = await o.resolver.resolve(c.typeOid, c.typmod);
       const keep = o.selection.column(m.namespace, m.name, c.name) || (c.flags & 1) === 1 || meta.pk.includes(c.name);
-      columns.push({ name: c.name, parse: t.parse, captured: keep });
+      columns.push({ name: c.name, parse: t.parse, read: columnReader(t), captured: keep });
       if (keep) schemaCols.push({ name: c.name, type: t.type, nullable: !meta.notNull.has(c.name), sourceType: t.sourceType });
     }
     let keyNames = meta.pk.filter((n) => m.columns.some((c) => c.name === n));
@@ -189,6 +192,38 @@ export function tupleToRow(rel: RelationState, t: TupleData, unchanged?: string[
     }
   }
   return row;
+}
+
+/**
+ * Reads the tuple (TupleData) at offset `o` of `b` straight into `row`, like {@link tupleToRow}
+ * without an old tuple to fall back on: unchanged TOAST columns are left out and named in
+ * `unchanged`. Returns the offset after the tuple.
+ */
+export function readTuple(rel: RelationState, b: Buffer, o: number, row: Row, unchanged: string[], text: Latin1Text): number {
+  const cols = rel.columns;
+  const n = (b[o] as number) * 256 + (b[o + 1] as number);
+  o += 2;
+  for (let i = 0; i < n; i++) {
+    const k = b[o++];
+    const c = cols[i];
+    if (k === 0x74 /* t */) {
+      const len = (b[o] as number) * 0x1000000 + (((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number));
+      o += 4;
+      if (c !== undefined && c.captured) {
+        try {
+          row[c.name] = c.read(b, o, o + len, text);
+        } catch (err) {
+          throw new CodecError(`${rel.schemaName}.${rel.table}.${c.name}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      o += len;
+    } else if (k === 0x6e /* n */) {
+      if (c !== undefined && c.captured) row[c.name] = null;
+    } else if (k === 0x75 /* u */) {
+      if (c !== undefined && c.captured) unchanged.push(c.name);
+    } else throw new CodecError(`unsupported pgoutput tuple column kind ${JSON.stringify(String.fromCharCode(k ?? 0))}: Hydrant requests text format`);
+  }
+  return o;
 }
 
 /** The key columns of a row (empty when the table has no key). */

@@ -1,21 +1,18 @@
 /**
- * A logical replication connection: `pg`'s client in `replication: 'database'` mode, driven in
- * CopyBoth after `START_REPLICATION`. It queues the server's XLogData payloads (pausing the
- * socket when the queue is full, so memory stays bounded), answers keepalive reply requests at
- * once, and reports exactly the flush LSN it was told to confirm: never what it merely
+ * A logical replication connection: `pg`'s client in `replication: 'database'` mode for the
+ * connection and replication commands, then, from `START_REPLICATION` on, Hydrant's own reader
+ * of the CopyBoth stream straight off the socket. (`pg`'s parser made an object, an event and a
+ * buffer slice per message, and each message was copied once more: together most of the
+ * source's per-row cost on small rows.) XLogData payloads stay in the receive buffers they
+ * arrived in (Node allocates a fresh one per socket read, so they are never overwritten) and
+ * are read in place through a cursor ({@link ReplicationConnection.poll}). The queue is bounded
+ * (the socket is paused when it is full), keepalive reply requests are answered at once, and
+ * the flush LSN reported is exactly the one it was told to confirm, never what it merely
  * received.
  */
 import pg from 'pg';
 import { ConnectionError, HydrantError } from '../../core/errors.ts';
 import { formatLsn } from './lsn.ts';
-
-/** One XLogData message: a pgoutput message and where it sits in the WAL. */
-export interface WalMessage {
-  readonly walStart: bigint;
-  readonly walEnd: bigint;
-  /** The pgoutput message (its own copy; safe to keep). */
-  readonly data: Buffer;
-}
 
 /** Connection settings (the subset of `pg.ClientConfig` Hydrant uses). */
 export interface ReplicationConnectOptions {
@@ -37,22 +34,40 @@ export const SESSION_OPTIONS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c Ti
  * young-generation GCs cost far more than pausing the socket (measured: 32 MiB halved decode speed). */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
-type Waiter = { resolve: (m: WalMessage | undefined) => void; reject: (e: unknown) => void };
+type Waiter = { resolve: (got: boolean) => void; reject: (e: unknown) => void };
+
+/** The XLogData payloads of one receive buffer: `ranges` holds start, end pairs. */
+interface Received {
+  readonly buf: Buffer;
+  readonly ranges: number[];
+  next: number;
+}
 
 /** One logical replication connection (see the module comment). */
 export class ReplicationConnection {
   readonly #client: pg.Client;
-  readonly #queue: WalMessage[] = [];
+  readonly #queue: Received[] = [];
   #head = 0;
+  #queuedCount = 0;
   #queuedBytes = 0;
   #paused = false;
   #waiter: Waiter | undefined;
   #error: unknown;
   #streaming = false;
   #received = 0n;
+  /** Where the newest XLogData's WAL end sits (read only when {@link received} is asked for). */
+  #lastHeaderBuf: Buffer | undefined;
+  #lastHeaderAt = 0;
   #confirmed = 0n;
   #statusTimer: NodeJS.Timeout | undefined;
-  #replication: Promise<unknown> | undefined;
+  /** Bytes of an incomplete protocol message, and how many the message needs (0: not known yet). */
+  #partial: Buffer[] = [];
+  #partialBytes = 0;
+  #partialNeed = 0;
+  /** The current pgoutput message (after {@link poll} or {@link next} said so): `buf[from..to)`. */
+  buf: Buffer = Buffer.alloc(0);
+  from = 0;
+  to = 0;
   /** Called with the server's WAL position on every keepalive (after the reply is sent). */
   onKeepalive: ((walEnd: bigint) => void) | undefined;
 
@@ -83,37 +98,44 @@ export class ReplicationConnection {
     return new ReplicationConnection(client);
   }
 
-  /** Runs a replication command (`IDENTIFY_SYSTEM`, `CREATE_REPLICATION_SLOT`, ...). */
+  /** Runs a replication command (`IDENTIFY_SYSTEM`, `CREATE_REPLICATION_SLOT`, ...); not once streaming. */
   async command(sql: string): Promise<Record<string, unknown>[]> {
+    if (this.#streaming) throw new HydrantError('PROTOCOL', 'a replication command cannot run on a connection that is streaming');
     const r = await this.#client.query(sql);
     return r.rows as Record<string, unknown>[];
   }
 
   /**
    * Starts streaming from the slot. `startLsn` 0 lets the server start at the slot's confirmed
-   * flush LSN. `options` are pgoutput options, already quoted.
+   * flush LSN. `options` are pgoutput options, already quoted. From here on this class reads
+   * the socket: `pg`'s parser is detached, holding nothing (every earlier command ran to
+   * ReadyForQuery, and the server sends nothing unasked after that but notices).
    */
   start(slot: string, startLsn: bigint, options: string, statusIntervalMs: number): void {
     const sql = `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(startLsn)} (${options})`;
-    const conn = (this.#client as unknown as { connection: PgConnection }).connection;
-    conn.on('copyData', (msg: { chunk: Buffer }) => this.#onCopyData(msg.chunk));
+    const conn = this.#connection();
+    conn.stream.removeAllListeners('data');
+    conn.stream.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#streaming = true;
-    this.#replication = this.#client.query(sql).then(
-      () => this.#fail(new ConnectionError('PostgreSQL ended the replication stream (CopyDone): the source will reconnect')),
-      (err: unknown) => this.#fail(err),
-    );
+    conn.query(sql);
     this.#statusTimer = setInterval(() => this.#sendStatus(false), statusIntervalMs);
     this.#statusTimer.unref();
   }
 
   /** Highest WAL end the server reported. */
   get received(): bigint {
+    const b = this.#lastHeaderBuf;
+    if (b !== undefined) {
+      this.#lastHeaderBuf = undefined;
+      const walEnd = b.readBigUInt64BE(this.#lastHeaderAt);
+      if (walEnd > this.#received) this.#received = walEnd;
+    }
     return this.#received;
   }
 
   /** Messages queued and not yet taken. */
   get queuedCount(): number {
-    return this.#queue.length - this.#head;
+    return this.#queuedCount;
   }
 
   /** The flush LSN reported to the server. */
@@ -121,26 +143,58 @@ export class ReplicationConnection {
     return this.#confirmed;
   }
 
-  /** Next message; waits when none is queued. Rejects once the connection failed. */
-  next(): Promise<WalMessage | undefined> {
-    const m = this.#shift();
-    if (m !== undefined) return Promise.resolve(m);
+  /**
+   * Makes the next message current (`buf`, `from`, `to`), waiting when none is queued.
+   * Resolves false when interrupted; rejects once the connection failed and nothing is queued.
+   */
+  next(): Promise<boolean> {
+    if (this.poll()) return Promise.resolve(true);
     if (this.#error !== undefined) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
   }
 
-  /** Next message if one is queued, without waiting. */
-  poll(): WalMessage | undefined {
-    return this.#shift();
+  /** Makes the next queued message current without waiting; false when none is queued. */
+  poll(): boolean {
+    const q = this.#queue;
+    while (this.#head < q.length) {
+      const r = q[this.#head] as Received;
+      if (r.next < r.ranges.length) {
+        this.buf = r.buf;
+        this.from = r.ranges[r.next] as number;
+        this.to = r.ranges[r.next + 1] as number;
+        r.next += 2;
+        this.#queuedCount--;
+        this.#queuedBytes -= this.to - this.from;
+        if (this.#paused && this.#queuedBytes < MAX_QUEUED_BYTES / 2) {
+          this.#paused = false;
+          this.#connection().stream.resume();
+        }
+        return true;
+      }
+      q[this.#head++] = undefined as unknown as Received;
+      if (this.#head === q.length) {
+        q.length = 0;
+        this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > q.length) {
+        q.splice(0, this.#head);
+        this.#head = 0;
+      }
+    }
+    return false;
   }
 
-  /** Wakes a pending {@link next} with `undefined` (e.g. the caller's deadline passed). */
+  /** The current message as a buffer of its own (a view: receive buffers are never reused). */
+  current(): Buffer {
+    return this.buf.subarray(this.from, this.to);
+  }
+
+  /** Wakes a pending {@link next} with false (e.g. the caller's deadline passed). */
   interrupt(): void {
     const w = this.#waiter;
     this.#waiter = undefined;
-    w?.resolve(undefined);
+    w?.resolve(false);
   }
 
   /** Confirms `lsn` as flushed (monotonic) and tells the server at once. */
@@ -156,57 +210,90 @@ export class ReplicationConnection {
     this.#error ??= new ConnectionError('the replication connection was closed');
     this.interrupt();
     await this.#client.end().catch(() => {});
-    await this.#replication?.catch(() => {});
   }
 
-  #shift(): WalMessage | undefined {
-    if (this.#head >= this.#queue.length) return undefined;
-    const m = this.#queue[this.#head] as WalMessage;
-    this.#queue[this.#head++] = undefined as unknown as WalMessage;
-    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
+  /** Splits socket data into protocol messages (type byte, u32 length that counts itself, body). */
+  #onData(chunk: Buffer): void {
+    let b = chunk;
+    if (this.#partialBytes > 0) {
+      // A message spans reads: collect until it is complete, then join once.
+      this.#partial.push(chunk);
+      this.#partialBytes += chunk.length;
+      if (this.#partialNeed === 0 && this.#partialBytes >= 5) {
+        const head = Buffer.concat(this.#partial, this.#partialBytes);
+        this.#partial = [head];
+        this.#partialNeed = 1 + head.readUInt32BE(1);
+      }
+      if (this.#partialNeed === 0 || this.#partialBytes < this.#partialNeed) return;
+      b = this.#partial.length === 1 ? (this.#partial[0] as Buffer) : Buffer.concat(this.#partial, this.#partialBytes);
+      this.#partial = [];
+      this.#partialBytes = 0;
+      this.#partialNeed = 0;
     }
-    this.#queuedBytes -= m.data.length;
-    if (this.#paused && this.#queuedBytes < MAX_QUEUED_BYTES / 2) {
-      this.#paused = false;
-      this.#socket().resume();
+    const n = b.length;
+    let o = 0;
+    let ranges: number[] | undefined;
+    let bytes = 0;
+    while (n - o >= 5) {
+      const type = b[o] as number;
+      const end = o + 1 + ((b[o + 1] as number) * 0x1000000 + (((b[o + 2] as number) << 16) | ((b[o + 3] as number) << 8) | (b[o + 4] as number)));
+      if (end > n) break;
+      if (type === 0x64 /* d: CopyData */ && b[o + 5] === 0x77 /* w: XLogData */) {
+        // 'w', WAL start (8), WAL end (8), send time (8), then the pgoutput message.
+        this.#lastHeaderBuf = b;
+        this.#lastHeaderAt = o + 14;
+        (ranges ??= []).push(o + 30, end);
+        bytes += end - o - 30;
+      } else {
+        if (ranges !== undefined) {
+          // What arrived before a keepalive is queued before the keepalive is handled.
+          this.#enqueue(b, ranges, bytes);
+          ranges = undefined;
+          bytes = 0;
+        }
+        this.#control(type, b, o + 5, end);
+      }
+      o = end;
     }
-    return m;
+    if (ranges !== undefined) this.#enqueue(b, ranges, bytes);
+    if (o < n) {
+      const rest = b.subarray(o);
+      this.#partial = [rest];
+      this.#partialBytes = rest.length;
+      this.#partialNeed = rest.length >= 5 ? 1 + rest.readUInt32BE(1) : 0;
+    }
   }
 
-  #onCopyData(chunk: Buffer): void {
-    const kind = chunk[0];
-    if (kind === 0x77 /* w */) {
-      const walStart = chunk.readBigUInt64BE(1);
-      const walEnd = chunk.readBigUInt64BE(9);
-      if (walEnd > this.#received) this.#received = walEnd;
-      // pg's parser reuses its read buffer, so keep a copy.
-      const data = Buffer.allocUnsafe(chunk.length - 25);
-      chunk.copy(data, 0, 25);
-      const m: WalMessage = { walStart, walEnd, data };
-      const w = this.#waiter;
-      if (w !== undefined && this.#head >= this.#queue.length) {
-        this.#waiter = undefined;
-        w.resolve(m);
-        return;
-      }
-      this.#queue.push(m);
-      this.#queuedBytes += data.length;
-      if (!this.#paused && this.#queuedBytes > MAX_QUEUED_BYTES) {
-        this.#paused = true;
-        this.#socket().pause();
-      }
-      if (w !== undefined) {
-        this.#waiter = undefined;
-        w.resolve(this.#shift());
-      }
-    } else if (kind === 0x6b /* k */) {
-      const walEnd = chunk.readBigUInt64BE(1);
-      if (walEnd > this.#received) this.#received = walEnd;
-      if (chunk[17] === 1) this.#sendStatus(false);
-      this.onKeepalive?.(walEnd);
+  #enqueue(buf: Buffer, ranges: number[], bytes: number): void {
+    this.#queue.push({ buf, ranges, next: 0 });
+    this.#queuedCount += ranges.length / 2;
+    this.#queuedBytes += bytes;
+    if (!this.#paused && this.#queuedBytes > MAX_QUEUED_BYTES) {
+      this.#paused = true;
+      this.#connection().stream.pause();
     }
+    const w = this.#waiter;
+    if (w !== undefined && this.poll()) {
+      this.#waiter = undefined;
+      w.resolve(true);
+    }
+  }
+
+  /** Every protocol message but XLogData; `b[s..e)` is its body. */
+  #control(type: number, b: Buffer, s: number, e: number): void {
+    if (type === 0x64 /* d */) {
+      if (b[s] === 0x6b /* k: keepalive: WAL end, send time, reply requested */) {
+        const walEnd = b.readBigUInt64BE(s + 1);
+        if (walEnd > this.received) this.#received = walEnd;
+        if (b[s + 17] === 1) this.#sendStatus(false);
+        this.onKeepalive?.(walEnd);
+      }
+    } else if (type === 0x45 /* E: ErrorResponse */) {
+      this.#fail(serverError(b, s, e));
+    } else if (type === 0x63 /* c: CopyDone */) {
+      this.#fail(new ConnectionError('PostgreSQL ended the replication stream (CopyDone): the source will reconnect'));
+    }
+    // W (CopyBothResponse), N (notice), S (parameter status), C, Z need nothing.
   }
 
   #sendStatus(replyRequested: boolean): void {
@@ -220,14 +307,14 @@ export class ReplicationConnection {
     b.writeBigInt64BE(BigInt(Date.now()) * 1000n - PG_EPOCH_MICROS, 25);
     b[33] = replyRequested ? 1 : 0;
     try {
-      (this.#client as unknown as { connection: PgConnection }).connection.sendCopyFromChunk(b);
+      this.#connection().sendCopyFromChunk(b);
     } catch (err) {
       this.#fail(err);
     }
   }
 
-  #socket(): { pause(): void; resume(): void } {
-    return (this.#client as unknown as { connection: PgConnection }).connection.stream;
+  #connection(): PgConnection {
+    return (this.#client as unknown as { connection: PgConnection }).connection;
   }
 
   #fail(err: unknown): void {
@@ -240,10 +327,27 @@ export class ReplicationConnection {
   }
 }
 
+/** The subset of `pg`'s Connection used once streaming. */
 interface PgConnection {
-  on(event: 'copyData', fn: (msg: { chunk: Buffer }) => void): void;
+  query(text: string): void;
   sendCopyFromChunk(b: Buffer): void;
-  readonly stream: { pause(): void; resume(): void };
+  readonly stream: { pause(): void; resume(): void; removeAllListeners(event: 'data'): void; on(event: 'data', fn: (chunk: Buffer) => void): void };
+}
+
+/** An ErrorResponse body (fields of a code byte and a C string, then a zero byte) as an Error like `pg`'s. */
+function serverError(b: Buffer, s: number, e: number): Error & { code?: string } {
+  const fields = new Map<number, string>();
+  let o = s;
+  while (o < e && b[o] !== 0) {
+    const z = b.indexOf(0, o + 1);
+    if (z < 0 || z >= e) break;
+    fields.set(b[o] as number, b.toString('utf8', o + 1, z));
+    o = z + 1;
+  }
+  const err: Error & { code?: string } = new Error(fields.get(0x4d /* M */) ?? 'the server sent an error without a message');
+  const code = fields.get(0x43 /* C */);
+  if (code !== undefined) err.code = code;
+  return err;
 }
 
 /** Quotes an SQL identifier. */
