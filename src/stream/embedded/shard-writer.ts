@@ -1,9 +1,10 @@
 /**
  * Encoding and group commit for one shard. `enqueue` encodes a batch into ONE buffer of
- * blocks (sequence numbers and arrival time assigned on the spot) and queues it; a single flush loop takes
- * every queued batch, writes them with one `writev` and makes them durable with one
- * `fdatasync`, then acknowledges them all. Appenders that arrive while a flush is in flight
- * wait for the next group, so concurrent appenders share fsyncs.
+ * blocks (sequence numbers and arrival time assigned on the spot) and queues it; a single
+ * flush loop takes every queued batch, writes them with one `writev` and makes them durable
+ * with one `fdatasync`, then acknowledges them all. Appenders that arrive while a flush is in
+ * flight wait for the next group, so concurrent appenders share fsyncs (how the first group
+ * after an idle moment forms: group-commit-tuner.ts).
  */
 import { open, writev as writevCb, fdatasync as fdatasyncCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
@@ -11,6 +12,7 @@ import { crashPoint } from '../../core/crash.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { PutRecord } from '../stream-log.ts';
 import { encodeBatch } from './block-format.ts';
+import { GroupCommitTuner } from './group-commit-tuner.ts';
 import type { Segment } from './segment.ts';
 
 const openP = promisify(open);
@@ -60,6 +62,7 @@ export class ShardWriter {
   #failed: ShardWriteError | undefined;
   #fd: { segment: Segment; fd: number } | undefined;
   #lastIndexOffset = -Infinity;
+  readonly #tuner = new GroupCommitTuner();
 
   constructor(label: string, host: ShardWriterHost, nextSequence: number, lastArrival: number, indexIntervalBytes: number, blockBytes: number) {
     this.#blockBytes = blockBytes;
@@ -91,11 +94,11 @@ export class ShardWriter {
   }
 
   async #flushLoop(): Promise<void> {
-    // Let appenders of the same tick join the first group. Measured: starting the write at once
-    // instead (the first batch alone, the others encoding beside its fsync) doubled the fsyncs
-    // and lost ~20% with 4 producers, as an fsync costs about as much as encoding a batch.
-    await Promise.resolve();
     for (;;) {
+      // `join`: before taking a group, let every appender that can run now (e.g. all those the
+      // last fsync acknowledged) queue its next batch; `eager`: take what is queued at once
+      // (see group-commit-tuner.ts). Checked per group, so a switch applies under steady load.
+      if (this.#tuner.policy === 'join') await new Promise<void>((resolve) => setImmediate(resolve));
       // Cleared in the same synchronous step as the emptiness check: an appender arriving
       // later always finds no flush running and starts one (no stranded batch).
       if (this.#pending.length === 0) {
@@ -104,6 +107,7 @@ export class ShardWriter {
       }
       const group = this.#pending;
       this.#pending = [];
+      const started = performance.now();
       try {
         const active = this.#host.activeSegment();
         const segment = active instanceof Promise ? await active : active;
@@ -134,7 +138,12 @@ export class ShardWriter {
         segment.lastArrival = last.arrival;
         segment.dataEnd = at;
         this.#host.committed(segment.lastSequence, last.arrival);
-        for (const b of group) b.resolve(b.firstSequence);
+        let records = 0;
+        for (const b of group) {
+          records += b.count;
+          b.resolve(b.firstSequence);
+        }
+        this.#tuner.flushed(started, records);
       } catch (err) {
         this.#failed = new ShardWriteError(this.#label, err);
         for (const b of [...group, ...this.#pending]) b.reject(this.#failed);
