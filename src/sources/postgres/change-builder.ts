@@ -12,7 +12,6 @@ import { HEX2, hex8 } from './lsn.ts';
 
 /** The transaction a change belongs to. */
 export interface TxContext {
-  readonly commitLsn: bigint;
   /** `formatPosition(commitLsn, 0)` up to and including the `/`: computed once per transaction. */
   readonly prefix: string;
   readonly xid: string;
@@ -26,13 +25,14 @@ export interface TxContext {
 }
 
 /** A transaction's context; `prefix` is `formatPosition(commitLsn, 0)` up to the `/`. */
-export function txContext(commitLsn: bigint, prefix: string, xid: number, commitTime: Timestamp): TxContext {
-  return { commitLsn, prefix, xid: String(xid), commitTime, index: 0, block: -1, blockPrefix: '' };
+export function txContext(prefix: string, xid: number, commitTime: Timestamp): TxContext {
+  return { prefix, xid: String(xid), commitTime, index: 0, block: -1, blockPrefix: '' };
 }
 
 /** The next event's position in `tx` (one string concatenation for most events). */
 function nextPosition(tx: TxContext): string {
   const i = tx.index++;
+  if (i === 0) return tx.prefix + '00000000';
   const block = i >>> 8;
   if (block !== tx.block) {
     tx.block = block;
@@ -54,22 +54,39 @@ export class ChangeBuilder {
   }
 
   /**
-   * The hot path: an Insert, or an Update that carries no old tuple, read straight from the
-   * message bytes. `o` is the offset just after the relid. Returns false (and appends nothing)
-   * when the message needs {@link build} (an Update with an old tuple).
+   * The hot path: an Insert, an Update that carries no old tuple, or a Delete, read straight
+   * from the message bytes. `o` is the offset just after the relid. Returns false (and appends
+   * nothing) when the message needs {@link build} (an Update with an old tuple).
    */
   buildRaw(tag: number, r: RelationState, b: Buffer, o: number, tx: TxContext, out: ChangeEvent[], text: Latin1Text): boolean {
-    if (b[o] !== 0x4e /* N */) return false;
+    const kind = b[o];
+    if (tag === 0x44 /* D */) {
+      if (kind !== 0x4b /* K */ && kind !== 0x4f /* O */) return false;
+    } else if (kind !== 0x4e /* N */) return false;
     if (!r.captured) return true;
     const unchanged = this.#unchanged;
-    const after: Row = {};
-    readTuple(r, b, o + 1, after, unchanged, text);
+    const row: Row = {};
+    readTuple(r, b, o + 1, row, unchanged, text);
     const key: Row = {};
     const cols = r.columns;
+    if (tag === 0x44) {
+      // An old-key tuple carries only the key: `before` is those columns (a full one, the row).
+      unchanged.length = 0;
+      const before: Row = kind === 0x4f ? row : {};
+      for (const i of r.keyIndexes) {
+        const c = cols[i];
+        if (c === undefined) continue;
+        const v = row[c.name];
+        key[c.name] = v === undefined ? null : v;
+        if (kind === 0x4b && v !== undefined) before[c.name] = v;
+      }
+      out.push(this.#event('delete', r, tx, key, before, null, undefined));
+      return true;
+    }
     for (const i of r.keyIndexes) {
       const c = cols[i];
       if (c === undefined) continue;
-      const v = after[c.name];
+      const v = row[c.name];
       // Absent: an unchanged TOAST key column, which the general path also keys as null.
       key[c.name] = v === undefined ? null : v;
     }
@@ -78,7 +95,7 @@ export class ChangeBuilder {
       u = unchanged.slice();
       unchanged.length = 0;
     }
-    out.push(this.#event(tag === 0x49 ? 'insert' : 'update', r, tx, key, null, after, u));
+    out.push(this.#event(tag === 0x49 ? 'insert' : 'update', r, tx, key, null, row, u));
     return true;
   }
 

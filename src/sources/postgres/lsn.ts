@@ -44,9 +44,17 @@ export function formatPosition(commitLsn: bigint, index: number): string {
   return positionPrefix(Number(commitLsn >> 32n), Number(commitLsn & 0xffffffffn)) + hex8(index);
 }
 
+let lastHi = 0;
+let lastHiHex = '00000000';
+
 /** `formatPosition(lsn, i)` up to and including the `/`, from the LSN's high and low 32 bits. */
 export function positionPrefix(hi: number, lo: number): string {
-  return hex8(hi) + hex8(lo) + '/';
+  // The high half changes once per 4 GiB of WAL: remember its digits.
+  if (hi !== lastHi) {
+    lastHiHex = hex8(hi);
+    lastHi = hi;
+  }
+  return lastHiHex + hex8(lo) + '/';
 }
 
 /** Parses a position written by {@link formatPosition}. */

@@ -324,8 +324,8 @@ export class PostgresSource implements Source {
   }
 
   /**
-   * Handles one message. Begin, Commit, and Inserts and Updates without an old tuple outside
-   * stream blocks (nearly all traffic) are read straight from the bytes, synchronously; the
+   * Handles one message. Begin, Commit, Inserts, Deletes and Updates without an old tuple
+   * outside stream blocks (nearly all traffic) are read straight from the bytes, synchronously; the
    * rest is decoded and may wait (a Relation message looks types up). The message is the
    * connection's current one, read in place.
    */
@@ -334,7 +334,7 @@ export class PostgresSource implements Source {
     const s = conn.from;
     const tag = b[s];
     if (!this.#decoder.inStream) {
-      if (tag === 0x49 /* I */ || tag === 0x55 /* U */) {
+      if (tag === 0x49 /* I */ || tag === 0x55 /* U */ || tag === 0x44 /* D */) {
         const tx = this.#tx;
         if (tx !== undefined) {
           const start = events.length;
@@ -346,7 +346,7 @@ export class PostgresSource implements Source {
       } else if (tag === 0x42 /* B */) {
         // Begin: final (commit) LSN, commit time, xid.
         const prefix = positionPrefix(b.readUInt32BE(s + 1), b.readUInt32BE(s + 5));
-        this.#tx = txContext(b.readBigUInt64BE(s + 1), prefix, b.readUInt32BE(s + 17), new Timestamp(b.readBigInt64BE(s + 9) + PG_EPOCH_MICROS, true));
+        this.#tx = txContext(prefix, b.readUInt32BE(s + 17), new Timestamp(b.readBigInt64BE(s + 9) + PG_EPOCH_MICROS, true));
         return undefined;
       } else if (tag === 0x43 /* C */) {
         // Commit: flags, commit LSN, end LSN, commit time.
@@ -562,7 +562,7 @@ export class PostgresSource implements Source {
 const END_OF_TX_HEX = 'ffffffff';
 
 function newTx(commitLsn: bigint, xid: number, commitTime: bigint): TxContext {
-  return txContext(commitLsn, formatPosition(commitLsn, 0).slice(0, 17), xid, new Timestamp(commitTime + PG_EPOCH_MICROS, true));
+  return txContext(formatPosition(commitLsn, 0).slice(0, 17), xid, new Timestamp(commitTime + PG_EPOCH_MICROS, true));
 }
 
 /** The `postgres` source descriptor. */

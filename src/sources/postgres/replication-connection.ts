@@ -34,6 +34,13 @@ export const SESSION_OPTIONS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c Ti
  * young-generation GCs cost far more than pausing the socket (measured: 32 MiB halved decode speed). */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Least time between two status messages sent because of {@link ReplicationConnection.confirm}:
+ * a status per acknowledged batch cost a socket write each when batches were small; a later
+ * confirm inside the window is sent when the window ends (or at close).
+ */
+const STATUS_MIN_INTERVAL_MS = 10;
+
 type Waiter = { resolve: (got: boolean) => void; reject: (e: unknown) => void };
 
 /** The XLogData payloads of one receive buffer: `ranges` holds start, end pairs. */
@@ -60,6 +67,9 @@ export class ReplicationConnection {
   #lastHeaderAt = 0;
   #confirmed = 0n;
   #statusTimer: NodeJS.Timeout | undefined;
+  #lastStatusAt = 0;
+  /** A confirm waiting for the end of the {@link STATUS_MIN_INTERVAL_MS} window. */
+  #statusDue: NodeJS.Timeout | undefined;
   /** Bytes of an incomplete protocol message, and how many the message needs (0: not known yet). */
   #partial: Buffer[] = [];
   #partialBytes = 0;
@@ -201,11 +211,18 @@ export class ReplicationConnection {
   confirm(lsn: bigint): void {
     if (lsn <= this.#confirmed) return;
     this.#confirmed = lsn;
-    this.#sendStatus(false);
+    if (this.#statusDue !== undefined) return;
+    const wait = this.#lastStatusAt + STATUS_MIN_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.#sendStatus(false);
+    else {
+      this.#statusDue = setTimeout(() => this.#sendStatus(false), wait);
+      this.#statusDue.unref();
+    }
   }
 
   /** Ends the connection. Nothing is confirmed beyond what {@link confirm} was given. */
   async close(): Promise<void> {
+    if (this.#statusDue !== undefined) this.#sendStatus(false);
     if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer);
     this.#error ??= new ConnectionError('the replication connection was closed');
     this.interrupt();
@@ -297,14 +314,20 @@ export class ReplicationConnection {
   }
 
   #sendStatus(replyRequested: boolean): void {
+    if (this.#statusDue !== undefined) {
+      clearTimeout(this.#statusDue);
+      this.#statusDue = undefined;
+    }
     if (!this.#streaming || this.#error !== undefined) return;
+    const now = Date.now();
+    this.#lastStatusAt = now;
     const b = Buffer.allocUnsafe(34);
     b[0] = 0x72; // r
     // write = flush = apply = confirmed: the server must never believe more is safe.
     b.writeBigUInt64BE(this.#confirmed, 1);
     b.writeBigUInt64BE(this.#confirmed, 9);
     b.writeBigUInt64BE(this.#confirmed, 17);
-    b.writeBigInt64BE(BigInt(Date.now()) * 1000n - PG_EPOCH_MICROS, 25);
+    b.writeBigInt64BE(BigInt(now) * 1000n - PG_EPOCH_MICROS, 25);
     b[33] = replyRequested ? 1 : 0;
     try {
       this.#connection().sendCopyFromChunk(b);
@@ -321,6 +344,8 @@ export class ReplicationConnection {
     if (this.#error !== undefined) return;
     this.#error = err instanceof HydrantError ? err : new ConnectionError(`the PostgreSQL replication stream failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer);
+    if (this.#statusDue !== undefined) clearTimeout(this.#statusDue);
+    this.#statusDue = undefined;
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.reject(this.#error);

@@ -29,6 +29,8 @@ test('postgres source: inserts, updates, deletes, truncate, key change, with tra
       'delete:items:{"id":1}',
       'truncate:items:{}',
     ]);
+    // Under the default replica identity a delete's `before` is the old key, nothing more.
+    assert.deepEqual(c.events.filter((e) => e.op === 'delete').map((e) => e.before), [{ id: 2 }, { id: 1 }]);
     assertPositionsStrict(c.events);
     const first = c.events[0];
     assert.ok(first !== undefined);
