@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { valueToJson } from '../../../src/core/values.ts';
 import { silentLogger } from '../../../src/core/logger.ts';
 import { TypeResolver } from '../../../src/sources/postgres/type-map.ts';
-import { textJsonFor } from '../../../src/sources/postgres/text-json.ts';
+import { columnReader, Latin1Text } from '../../../src/sources/postgres/column-readers.ts';
+import { columnJsonFor } from '../../../src/sources/postgres/tuple-json.ts';
 
 /** Texts PostgreSQL prints for each built-in type (edge cases included). */
 const SAMPLES: Record<number, readonly string[]> = {
@@ -34,11 +35,18 @@ const SAMPLES: Record<number, readonly string[]> = {
   1231: ['{1.50,NaN}'],
 };
 
-test('column text to JSON equals valueToJson of the parsed value, for every built-in type', async () => {
+test('column bytes to JSON equal valueToJson of the parsed value, for every built-in type', async () => {
   const resolver = new TypeResolver(async () => undefined, silentLogger);
+  const text = new Latin1Text();
   for (const [oid, texts] of Object.entries(SAMPLES)) {
     const t = await resolver.resolve(Number(oid), -1);
-    const toJson = textJsonFor(t);
-    for (const s of texts) assert.equal(toJson(s), valueToJson(t.parse(s)), `type ${t.sourceType} (${oid}) text ${JSON.stringify(s)}`);
+    const toJson = columnJsonFor(t.parse, columnReader(t));
+    for (const s of texts) {
+      // Inside a larger buffer, as in a pgoutput message.
+      const v = Buffer.from(s, 'utf8');
+      const b = Buffer.concat([Buffer.from('xx'), v, Buffer.from('y')]);
+      text.clear();
+      assert.equal(toJson(b, 2, 2 + v.length, text), valueToJson(t.parse(s)), `type ${t.sourceType} (${oid}) text ${JSON.stringify(s)}`);
+    }
   }
 });
