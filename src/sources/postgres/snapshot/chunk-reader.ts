@@ -15,7 +15,7 @@ import type { SnapshotTable } from './snapshot-table.ts';
 /** Reads a chunk; resolves with the number of rows read. */
 export async function readChunk(client: pg.Client, t: SnapshotTable, by: 'key' | 'ctid', chunk: Chunk, onRow: (row: Row) => void, onCopy?: (c: CopyOut | undefined) => void): Promise<number> {
   const decoder = new CopyBinaryDecoder(t.columns, onRow);
-  const copy = copyOut(client, chunkCopySql(t, by, chunk), (b) => decoder.push(b));
+  const copy = copyOut(client, chunkCopySql(t, by, chunk), (b, start, end) => decoder.pushRange(b, start, end));
   onCopy?.(copy);
   try {
     await copy.done;

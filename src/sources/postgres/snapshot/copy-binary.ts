@@ -2,8 +2,16 @@
  * A streaming decoder of PostgreSQL's `COPY ... TO STDOUT (FORMAT binary)` output: the
  * 19-byte header, tuples of `(int16 field count, (int32 length | -1 NULL, bytes)*)` and the
  * `-1` trailer. It accepts the data in any chunking (PostgreSQL happens to send one CopyData
- * message per tuple, which is the fast path: no copying), and builds each tuple straight into a
- * row object through one decoder per column, so no intermediate field arrays exist.
+ * message per tuple, which is the fast path: decoded in place in the socket's buffer, no
+ * copying), and builds each tuple straight into a row object.
+ *
+ * Speed (see docs/benchmarks.md "snapshot"): rows are built by a function generated once per
+ * column list (`new Function`), which creates the row as one object literal. Assigning the
+ * fields one by one with computed names (`row[name] = v`) made V8 use keyed stores and grow
+ * every row through a chain of hidden classes: that was the single largest cost of the decode.
+ * The generated code calls the same column decoders in the same order and produces the same
+ * keys in the same order, so the rows are identical; a field that fails to decode is reported
+ * by the generic loop, which names the column.
  */
 import { CodecError } from '../../../core/errors.ts';
 import type { Row, Value } from '../../../core/values.ts';
@@ -17,9 +25,38 @@ export interface CopyColumn {
   readonly decode: BinaryDecoder;
 }
 
+/** Decodes the fields of one complete tuple at `p` (after its field count); sets `at.p` past it. */
+type TupleReader = (b: Buffer, p: number, at: { p: number }) => Row;
+
+const readers = new WeakMap<readonly CopyColumn[], TupleReader>();
+
+/** The generated tuple reader of a column list (cached per list), or undefined for the generic loop. */
+function tupleReader(columns: readonly CopyColumn[]): TupleReader | undefined {
+  const cached = readers.get(columns);
+  if (cached !== undefined) return cached;
+  // An object literal's `__proto__: v` sets the prototype instead of a field: keep those generic.
+  if (columns.some((c) => c.name === '__proto__') || columns.length > 1000) return undefined;
+  const body: string[] = ['let len = 0;'];
+  for (let i = 0; i < columns.length; i++) {
+    // Bounds were checked by tupleEnd: plain byte reads are safe.
+    body.push(`len = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]; p += 4;`);
+    body.push(`let v${i} = null; if (len >= 0) { v${i} = d${i}(b, p, len); p += len; }`);
+  }
+  body.push('at.p = p;');
+  body.push(`return { ${columns.map((c, i) => `${JSON.stringify(c.name)}: v${i}`).join(', ')} };`);
+  const params = columns.map((_, i) => `d${i}`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(...params, `return function readTuple(b, p, at) {\n${body.join('\n')}\n};`) as (...d: BinaryDecoder[]) => TupleReader;
+  const reader = make(...columns.map((c) => c.decode));
+  readers.set(columns, reader);
+  return reader;
+}
+
 export class CopyBinaryDecoder {
   readonly #columns: readonly CopyColumn[];
   readonly #onRow: (row: Row) => void;
+  readonly #read: TupleReader | undefined;
+  readonly #at = { p: 0 };
   #headerDone = false;
   #ended = false;
   #pending: Buffer | undefined;
@@ -29,6 +66,7 @@ export class CopyBinaryDecoder {
   constructor(columns: readonly CopyColumn[], onRow: (row: Row) => void) {
     this.#columns = columns;
     this.#onRow = onRow;
+    this.#read = tupleReader(columns);
   }
 
   /** Rows decoded so far. */
@@ -43,34 +81,39 @@ export class CopyBinaryDecoder {
 
   /** Feeds the next piece of COPY data. The chunk may be reused by the caller afterwards. */
   push(chunk: Buffer): void {
-    this.#bytes += chunk.length;
-    let b = chunk;
+    this.pushRange(chunk, 0, chunk.length);
+  }
+
+  /** Feeds `b[start..end)`, the next piece of COPY data. `b` may be reused by the caller afterwards. */
+  pushRange(b: Buffer, start: number, end: number): void {
+    this.#bytes += end - start;
+    let off = start;
     if (this.#pending !== undefined) {
-      b = Buffer.concat([this.#pending, chunk]);
+      b = Buffer.concat([this.#pending, b.subarray(start, end)]);
       this.#pending = undefined;
+      off = 0;
+      end = b.length;
     }
-    let off = 0;
     if (!this.#headerDone) {
-      if (b.length < 19) {
-        this.#pending = Buffer.from(b);
+      if (end - off < 19) {
+        this.#pending = Buffer.from(b.subarray(off, end));
         return;
       }
-      if (!b.subarray(0, 11).equals(SIGNATURE)) throw new CodecError('COPY binary output does not start with the PGCOPY signature: the server did not send FORMAT binary');
-      const ext = b.readInt32BE(15);
-      if (b.length < 19 + ext) {
-        this.#pending = Buffer.from(b);
+      if (!b.subarray(off, off + 11).equals(SIGNATURE)) throw new CodecError('COPY binary output does not start with the PGCOPY signature: the server did not send FORMAT binary');
+      const ext = b.readInt32BE(off + 15);
+      if (end - off < 19 + ext) {
+        this.#pending = Buffer.from(b.subarray(off, end));
         return;
       }
-      off = 19 + ext;
+      off += 19 + ext;
       this.#headerDone = true;
     }
-    const n = b.length;
-    while (off < n) {
+    while (off < end) {
       if (this.#ended) throw new CodecError('COPY binary output continues after its trailer');
-      const end = this.#tupleEnd(b, off);
-      if (end < 0) {
+      const tupleEnd = this.#tupleEnd(b, off, end);
+      if (tupleEnd < 0) {
         // Incomplete tuple: keep a copy (the caller's buffer is reused).
-        this.#pending = Buffer.from(b.subarray(off));
+        this.#pending = Buffer.from(b.subarray(off, end));
         return;
       }
       off = this.#decodeTuple(b, off);
@@ -82,17 +125,17 @@ export class CopyBinaryDecoder {
     if (!this.#ended || this.#pending !== undefined) throw new CodecError(`COPY binary output ended without its trailer after ${this.#rows} rows: the connection was cut`);
   }
 
-  /** End offset of the tuple at `off`, or -1 when it is not complete in `b`. */
-  #tupleEnd(b: Buffer, off: number): number {
-    if (off + 2 > b.length) return -1;
-    const count = b.readInt16BE(off);
-    if (count === -1) return off + 2;
+  /** End offset of the tuple at `off`, or -1 when it is not complete before `end`. */
+  #tupleEnd(b: Buffer, off: number, end: number): number {
+    if (off + 2 > end) return -1;
+    const count = (((b[off] as number) << 24) >> 16) | (b[off + 1] as number);
+    if (count < 0) return off + 2;
     let p = off + 2;
     for (let i = 0; i < count; i++) {
-      if (p + 4 > b.length) return -1;
-      const len = b.readInt32BE(p);
+      if (p + 4 > end) return -1;
+      const len = ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
       p += 4 + (len > 0 ? len : 0);
-      if (p > b.length) return -1;
+      if (p > end) return -1;
     }
     return p;
   }
@@ -105,9 +148,32 @@ export class CopyBinaryDecoder {
     }
     const cols = this.#columns;
     if (count !== cols.length) throw new CodecError(`COPY binary tuple has ${count} fields, expected ${cols.length}`);
-    let p = off + 2;
+    const read = this.#read;
+    let row: Row;
+    let p: number;
+    if (read !== undefined) {
+      try {
+        row = read(b, off + 2, this.#at);
+      } catch {
+        // Name the failing column (the generic loop throws the same way it always did).
+        this.#generic(b, off + 2);
+        throw new CodecError('COPY binary tuple could not be decoded');
+      }
+      p = this.#at.p;
+    } else {
+      row = this.#generic(b, off + 2);
+      p = this.#at.p;
+    }
+    this.#rows++;
+    this.#onRow(row);
+    return p;
+  }
+
+  /** The field-by-field decode of a tuple's fields at `p`; names the column that fails. */
+  #generic(b: Buffer, p: number): Row {
+    const cols = this.#columns;
     const row: Row = {};
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < cols.length; i++) {
       const len = b.readInt32BE(p);
       p += 4;
       const c = cols[i] as CopyColumn;
@@ -122,8 +188,7 @@ export class CopyBinaryDecoder {
       }
       row[c.name] = v;
     }
-    this.#rows++;
-    this.#onRow(row);
-    return p;
+    this.#at.p = p;
+    return row;
   }
 }

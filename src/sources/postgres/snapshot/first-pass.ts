@@ -48,13 +48,24 @@ export interface FirstPassBatch {
   readonly counts: Map<ChunkTask, number>;
 }
 
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export class FirstPass {
   readonly #o: FirstPassOptions;
   readonly #pending: ChunkTask[];
   #events: ChangeEvent[] = [];
-  #tasks: ChunkTask[] = [];
+  /**
+   * Which chunk each queued event came from, as runs (`#runTasks[i]` made the events up to index
+   * `#runEnds[i]`): readers deliver hundreds of rows per socket read, so a run per row (or a Map
+   * update per row in take()) was measurable at a million rows.
+   */
+  #runTasks: ChunkTask[] = [];
+  #runEnds: number[] = [];
   #head = 0;
   #counter = 0;
+  /** Position text of `#counter >>> 8` (all but the last two hex digits), reused for 256 rows. */
+  #posHigh = -1;
+  #posPrefix = '';
   #last = '';
   #running = 0;
   #closed = false;
@@ -115,26 +126,39 @@ export class FirstPass {
     // Fuller batches mean fewer appends, fsyncs and acknowledgements: give the readers a few
     // milliseconds to fill the batch when they are close behind.
     for (let i = 0; i < 4 && this.#running > 0 && this.#events.length - this.#head < max && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 5));
-    const end = Math.min(this.#events.length, this.#head + max);
-    const events = this.#events.slice(this.#head, end);
+    const head = this.#head;
+    const end = Math.min(this.#events.length, head + max);
+    const events = this.#events.slice(head, end);
     const counts = new Map<ChunkTask, number>();
     const schemas: TableSchema[] = [];
-    for (let i = this.#head; i < end; i++) {
-      const task = this.#tasks[i] as ChunkTask;
-      counts.set(task, (counts.get(task) ?? 0) + 1);
+    // Runs that end at or before `end` are taken whole; the one `end` cuts stays (its start moves).
+    let r = 0;
+    let from = head;
+    const runEnds = this.#runEnds;
+    while (from < end) {
+      const task = this.#runTasks[r] as ChunkTask;
+      const to = Math.min(runEnds[r] as number, end);
+      counts.set(task, (counts.get(task) ?? 0) + to - from);
+      from = to;
+      if (to === runEnds[r]) r++;
     }
     for (const [task, n] of counts) {
       takeSchema(task.run, schemas);
       this.#o.progress.rows(task.run.name, n);
     }
     this.#head = end;
+    if (r > 0) {
+      this.#runTasks.splice(0, r);
+      this.#runEnds.splice(0, r);
+    }
     if (this.#head === this.#events.length) {
       this.#events = [];
-      this.#tasks = [];
+      this.#runTasks = [];
+      this.#runEnds = [];
       this.#head = 0;
     } else if (this.#head > 65_536) {
       this.#events = this.#events.slice(this.#head);
-      this.#tasks = this.#tasks.slice(this.#head);
+      for (let i = 0; i < this.#runEnds.length; i++) this.#runEnds[i] = (this.#runEnds[i] as number) - this.#head;
       this.#head = 0;
     }
     if (this.#paused && this.#events.length - this.#head < this.#o.maxQueued / 2) {
@@ -214,11 +238,23 @@ export class FirstPass {
     const o = this.#o;
     const run = task.run;
     let copy: CopyOut | undefined;
+    const builder = run.builder;
     await readChunk(client, run.table, run.plan.by, task.chunk, (row) => {
-      if (this.#counter >= 0xffffffff) throw new CodecError('snapshot: more than 4,294,967,294 rows in one load inside the exported snapshot; split the load with include/exclude');
-      const pos = o.prefix + (this.#counter++).toString(16).padStart(8, '0');
-      this.#events.push(run.builder.event(row, pos));
-      this.#tasks.push(task);
+      const n = this.#counter++;
+      if (n >= 0xffffffff) throw new CodecError('snapshot: more than 4,294,967,294 rows in one load inside the exported snapshot; split the load with include/exclude');
+      if (n >>> 8 !== this.#posHigh) {
+        this.#posHigh = n >>> 8;
+        this.#posPrefix = o.prefix + (n >>> 8).toString(16).padStart(6, '0');
+      }
+      const pos = this.#posPrefix + (HEX2[n & 0xff] as string);
+      const events = this.#events;
+      events.push(builder.event(row, pos));
+      const runs = this.#runTasks.length;
+      if (runs > 0 && this.#runTasks[runs - 1] === task) this.#runEnds[runs - 1] = events.length;
+      else {
+        this.#runTasks.push(task);
+        this.#runEnds.push(events.length);
+      }
       this.#last = pos;
       if (!this.#paused && this.#events.length - this.#head >= o.maxQueued) {
         this.#paused = true;

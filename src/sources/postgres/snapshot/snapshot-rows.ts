@@ -19,6 +19,7 @@ export class SnapshotRowBuilder {
   readonly #schema: TableSchema;
   readonly #key: readonly string[];
   readonly #commitTime: Timestamp;
+  readonly #keyOf: (row: Row) => Row;
 
   constructor(source: string, database: string, schema: TableSchema, commitTime: Timestamp) {
     this.#source = source;
@@ -26,6 +27,7 @@ export class SnapshotRowBuilder {
     this.#schema = schema;
     this.#key = schema.primaryKey;
     this.#commitTime = commitTime;
+    this.#keyOf = keyBuilder(schema.primaryKey);
   }
 
   get schema(): TableSchema {
@@ -34,8 +36,7 @@ export class SnapshotRowBuilder {
 
   /** The event of one row at `position`. */
   event(row: Row, position: string): ChangeEvent {
-    const key: Row = {};
-    for (const k of this.#key) key[k] = row[k] ?? null;
+    const key = this.#keyOf(row);
     return {
       op: 'snapshot',
       source: { kind: 'postgres', name: this.#source, database: this.#database, schema: this.#schema.schema, table: this.#schema.table, position, commitTime: this.#commitTime },
@@ -57,4 +58,22 @@ export class SnapshotRowBuilder {
 /** A key's identity: its lossless JSON, columns in key order. */
 export function keyString(key: Row): string {
   return JSON.stringify(encodeValue(key));
+}
+
+/**
+ * `row => ({ k1: row.k1 ?? null, ... })` for the key columns, generated once per table: one
+ * object literal per row instead of a loop of computed-name stores (see copy-binary.ts for why
+ * that matters at a million rows). Same keys in the same order, so the same key object.
+ */
+function keyBuilder(key: readonly string[]): (row: Row) => Row {
+  if (key.includes('__proto__') || key.length > 100) {
+    return (row) => {
+      const k: Row = {};
+      for (const c of key) k[c] = row[c] ?? null;
+      return k;
+    };
+  }
+  const fields = key.map((c) => `${JSON.stringify(c)}: row[${JSON.stringify(c)}] ?? null`).join(', ');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('row', `return { ${fields} };`) as (row: Row) => Row;
 }

@@ -72,7 +72,7 @@ test('COPY binary decodes every common type exactly like the text parsers', asyn
     let s = seed >>> 0;
     const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
     const raw: Buffer[] = [];
-    const cp = copyOut(c, chunkCopySql(t, 'key', { lo: null, hi: null }), (b) => raw.push(Buffer.from(b)));
+    const cp = copyOut(c, chunkCopySql(t, 'key', { lo: null, hi: null }), (b, start, end) => raw.push(Buffer.from(b.subarray(start, end))));
     await cp.done;
     const all = Buffer.concat(raw);
     for (let round = 0; round < 20; round++) {
