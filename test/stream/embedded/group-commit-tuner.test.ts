@@ -43,3 +43,12 @@ test('group commit tuner judges by records per second, not flushes per second', 
   }
   assert.equal(tuner.policy, 'join');
 });
+
+test('group commit tuner keeps join unless eager is clearly faster (noisy trials, costlier mistake)', () => {
+  for (const [eagerMs, expected] of [[0.95, 'join'], [0.85, 'eager']] as const) {
+    const clock = { t: 0 };
+    const tuner = new GroupCommitTuner(() => clock.t, 4, 20);
+    drive(tuner, clock, 8, (p) => (p === 'join' ? 1 : eagerMs));
+    assert.equal(tuner.policy, expected, `eager flushes of ${eagerMs} ms against join's 1 ms`);
+  }
+});
