@@ -8,36 +8,43 @@
  * Which is faster depends on fsync latency against the producers' CPU per round: with the
  * log bench's 4 producers, eager won by 7-19% in the rounds where fsyncs were fast and lost
  * up to 40% where a busy disk made them slow. So the writer tries both now and then and keeps
- * the one that acknowledged more records per second (eager by a 10% margin); the trials cost
- * about 4% of the flushes.
+ * the one that acknowledged more records per second (eager by a 10% margin); a trial runs
+ * eager for 40 of every ~1,080 flushes.
  * Durability is the same either way: nothing is acknowledged before the fdatasync covering it.
  */
 
 /** `join` (wait one event-loop turn for more batches) or `eager` (write what is queued at once). */
 export type GroupPolicy = 'join' | 'eager';
 
-/** Flushes measured per policy in a trial, and flushes to keep the winner before trying again. */
-export const TUNER_TRIAL_FLUSHES = 40;
+/**
+ * A trial alternates the policies in short windows (join, eager, join, …) and compares their
+ * totals, so a burst of load during one window does not decide alone; the winner is then kept
+ * for a while before the next trial (conditions change: disk, neighbours).
+ */
+export const TUNER_WINDOW_FLUSHES = 10;
+export const TUNER_TRIAL_WINDOWS = 8;
 export const TUNER_KEEP_FLUSHES = 1000;
-/** How much more records/s `eager` must show in its trial to be kept. */
+/** How much more records/s `eager` must show in a trial to be kept. */
 export const EAGER_MARGIN = 1.1;
 
 /** Trial-and-keep chooser between the two policies (one per shard writer). */
 export class GroupCommitTuner {
   readonly #now: () => number;
-  readonly #trialFlushes: number;
+  readonly #windowFlushes: number;
+  readonly #trialWindows: number;
   readonly #keepFlushes: number;
   #policy: GroupPolicy = 'join';
-  /** 0: trying join, 1: trying eager, 2: keeping the faster. */
-  #phase = 0;
+  #trying = true;
+  #window = 0;
   #flushes = 0;
   #records = 0;
   #start = 0;
-  #joinRate = 0;
+  readonly #sums = { join: { records: 0, ms: 0 }, eager: { records: 0, ms: 0 } };
 
-  constructor(now: () => number = () => performance.now(), trialFlushes = TUNER_TRIAL_FLUSHES, keepFlushes = TUNER_KEEP_FLUSHES) {
+  constructor(now: () => number = () => performance.now(), windowFlushes = TUNER_WINDOW_FLUSHES, trialWindows = TUNER_TRIAL_WINDOWS, keepFlushes = TUNER_KEEP_FLUSHES) {
     this.#now = now;
-    this.#trialFlushes = trialFlushes;
+    this.#windowFlushes = windowFlushes;
+    this.#trialWindows = trialWindows;
     this.#keepFlushes = keepFlushes;
   }
 
@@ -51,22 +58,31 @@ export class GroupCommitTuner {
     if (this.#flushes === 0) this.#start = startedAt;
     this.#flushes++;
     this.#records += records;
-    if (this.#flushes < (this.#phase === 2 ? this.#keepFlushes : this.#trialFlushes)) return;
-    const rate = this.#records / Math.max(1e-6, this.#now() - this.#start);
-    if (this.#phase === 0) {
-      this.#joinRate = rate;
-      this.#phase = 1;
-      this.#policy = 'eager';
-    } else if (this.#phase === 1) {
-      this.#phase = 2;
-      // A wrong `eager` costs more (up to -40% measured) than a wrong `join` (-7..-19%), and
-      // trials on a busy machine are noisy: eager must win clearly.
-      this.#policy = rate > this.#joinRate * EAGER_MARGIN ? 'eager' : 'join';
-    } else {
-      this.#phase = 0;
+    if (!this.#trying) {
+      if (this.#flushes < this.#keepFlushes) return;
+      this.#trying = true;
+      this.#window = 0;
+      this.#sums.join = { records: 0, ms: 0 };
+      this.#sums.eager = { records: 0, ms: 0 };
       this.#policy = 'join';
+      this.#flushes = 0;
+      this.#records = 0;
+      return;
     }
+    if (this.#flushes < this.#windowFlushes) return;
+    const sum = this.#sums[this.#policy];
+    sum.records += this.#records;
+    sum.ms += this.#now() - this.#start;
     this.#flushes = 0;
     this.#records = 0;
+    if (++this.#window < this.#trialWindows) {
+      this.#policy = this.#policy === 'join' ? 'eager' : 'join';
+      return;
+    }
+    const rate = (x: { records: number; ms: number }): number => x.records / Math.max(1e-6, x.ms);
+    // A wrong `eager` costs more (up to -40% measured) than a wrong `join` (-7..-19%), and
+    // trials on a busy machine are noisy: eager must win clearly.
+    this.#policy = rate(this.#sums.eager) > rate(this.#sums.join) * EAGER_MARGIN ? 'eager' : 'join';
+    this.#trying = false;
   }
 }
