@@ -6,9 +6,9 @@
  *
  * Why: on the machines measured, every native Buffer→string call costs ~110-170 ns whatever the
  * length, so five columns paid ~0.7 µs per row for strings that were parsed and thrown away.
- * Now integers and timestamps are parsed from the bytes, ASCII-only values (numeric, uuid, ...)
- * are substrings of one latin1 string per receive buffer ({@link Latin1Text}), and only text
- * columns that may hold UTF-8 make their own string.
+ * Now integers and timestamps are parsed from the bytes, and short values are substrings of one
+ * latin1 string per receive buffer ({@link Latin1Text}); only values of 13 characters or more
+ * make a string of their own (so that no value keeps a receive buffer's text alive).
  */
 import { Decimal, Timestamp, type Value } from '../../core/values.ts';
 import {
@@ -25,27 +25,50 @@ interface NativeSlices {
   utf8Slice(start: number, end: number): string;
 }
 
-/** Bytes `s..e` of `b` decoded as UTF-8 (`b.toString('utf8', s, e)` without the checks). */
-export function utf8(b: Buffer, s: number, e: number): string {
-  return (b as unknown as NativeSlices).utf8Slice(s, e);
-}
+/**
+ * V8 makes a substring of at least this many characters a view that keeps its whole parent
+ * string alive; shorter ones are copies. A value that may outlive the batch (a transform's
+ * state, a cache) must never pin a receive buffer's 64 KiB string, so such values are sliced
+ * from the bytes natively instead.
+ */
+const SLICED_MIN = 13;
 
 /**
  * The latin1 text of the buffer being decoded, made once per buffer (one native call per
  * receive buffer instead of one per column). Only for bytes known to be ASCII: there latin1
- * and UTF-8 agree. The owner calls {@link clear} before a buffer may be reused with new
- * contents (the cache is keyed by buffer identity).
+ * and UTF-8 agree. The cache is keyed by buffer identity: the owner calls {@link clear} before
+ * a buffer may be reused with new contents.
  */
 export class Latin1Text {
   #buf: Uint8Array | undefined;
   #text = '';
+  #view: DataView | undefined;
 
-  /** Bytes `s..e` of `b` as a string (ASCII bytes only). */
+  #load(b: Buffer): void {
+    this.#buf = b;
+    this.#text = (b as unknown as NativeSlices).latin1Slice(0, b.length);
+    this.#view = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+
+  /** Bytes `s..e` of `b` (ASCII) as a string for parsing: may be a view of the buffer's text. */
   slice(b: Buffer, s: number, e: number): string {
-    if (b !== this.#buf) {
-      this.#buf = b;
-      this.#text = (b as unknown as NativeSlices).latin1Slice(0, b.length);
-    }
+    if (b !== this.#buf) this.#load(b);
+    return this.#text.substring(s, e);
+  }
+
+  /** Bytes `s..e` of `b` (ASCII) as a string of its own (kept in values: never a view of the buffer's text). */
+  own(b: Buffer, s: number, e: number): string {
+    return e - s < SLICED_MIN ? this.slice(b, s, e) : (b as unknown as NativeSlices).latin1Slice(s, e);
+  }
+
+  /** Bytes `s..e` of `b` decoded as UTF-8, a string of its own; short ASCII values skip the native call. */
+  utf8(b: Buffer, s: number, e: number): string {
+    if (e - s >= SLICED_MIN) return (b as unknown as NativeSlices).utf8Slice(s, e);
+    if (b !== this.#buf) this.#load(b);
+    const v = this.#view as DataView;
+    let i = s;
+    for (; i + 4 <= e; i += 4) if ((v.getUint32(i) & 0x80808080) !== 0) return (b as unknown as NativeSlices).utf8Slice(s, e);
+    for (; i < e; i++) if ((b[i] as number) >= 0x80) return (b as unknown as NativeSlices).utf8Slice(s, e);
     return this.#text.substring(s, e);
   }
 
@@ -53,6 +76,7 @@ export class Latin1Text {
   clear(): void {
     this.#buf = undefined;
     this.#text = '';
+    this.#view = undefined;
   }
 }
 
@@ -70,20 +94,20 @@ export function columnReader(t: ResolvedType): ColumnReader {
   const p = t.parse;
   if (p === parseInt32) return readInt32;
   if (p === parseInt64) return readInt64;
-  if (p === parseNumeric) return (b, s, e, text) => new Decimal(text.slice(b, s, e));
+  if (p === parseNumeric) return (b, s, e, text) => new Decimal(text.own(b, s, e));
   if (p === parseBool) return (b, s, e) => e - s === 1 && b[s] === 0x74;
   if (p === parseFloat) return (b, s, e, text) => Number(text.slice(b, s, e));
   if (p === parseTimestamptz) return timestampReader(true);
   if (p === parseTimestamp) return timestampReader(false);
-  if (p === parseString) return ASCII_TYPES.has(t.sourceType) ? (b, s, e, text) => text.slice(b, s, e) : readUtf8;
+  if (p === parseString) return ASCII_TYPES.has(t.sourceType) ? (b, s, e, text) => text.own(b, s, e) : readUtf8;
   return generic(p);
 }
 
 function generic(parse: TextParser): ColumnReader {
-  return (b, s, e) => parse(utf8(b, s, e));
+  return (b, s, e, text) => parse(text.utf8(b, s, e));
 }
 
-const readUtf8: ColumnReader = utf8;
+const readUtf8: ColumnReader = (b, s, e, text) => text.utf8(b, s, e);
 
 /** Plain decimal digits with an optional `-`, at most 15 digits; NaN for anything else. */
 function smallInt(b: Buffer, s: number, e: number): number {

@@ -25,7 +25,7 @@ test('column readers return what the text parsers return: integers, numerics, fl
   for (const s of ['0', '1.50', '-0.001', 'NaN', 'Infinity', '-Infinity', '123456789012345678901234567890.123456789']) same(1700, s);
   for (const s of ['0', '-0', '1.5', '1e+300', 'NaN', 'Infinity', '-Infinity', '1.401298464324817e-45']) same(701, s);
   for (const s of ['t', 'f']) same(16, s);
-  for (const s of ['', 'plain', 'ünïcödé ✓ 𝄞', 'a\u0000b']) same(25, s);
+  for (const s of ['', 'plain', 'ünïcödé ✓ 𝄞', 'a\u0000b', 'é', 'abcé', 'abcdé', 'abcdefghijé', 'abcdefghijkl', 'abcdefghijklm']) same(25, s);
   same(2950, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
   same(869, '192.168.0.1/24');
   fc.assert(fc.property(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), (v) => same(20, v.toString())), { seed: 3 });
@@ -58,4 +58,8 @@ test('latin1 text is cached per buffer and cleared on request', () => {
   t.clear();
   assert.equal(t.slice(b, 1, 3), 'xy');
   assert.equal(t.slice(Buffer.from('0123'), 0, 2), '01');
+  const long = Buffer.from('x'.repeat(100) + 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+  assert.equal(t.own(long, 100, 136), 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+  assert.equal(t.own(long, 100, 104), 'a0ee');
+  assert.equal(t.utf8(Buffer.from('--zé--'), 2, 5), 'zé');
 });
