@@ -7,7 +7,7 @@
  * written differently from the object path (test/sources/postgres/snapshot/binary-json.test.ts).
  */
 import { quote, valueToJson } from '../../../core/values.ts';
-import type { BinaryDecoder } from './binary-values.ts';
+import { numericText, type BinaryDecoder } from './binary-values.ts';
 
 /** One non-NULL field of `len` bytes at `off` to value JSON. */
 export type BinaryJson = (b: Buffer, off: number, len: number) => string;
@@ -70,6 +70,9 @@ export function binaryJsonFor(oid: number, decode: BinaryDecoder): BinaryJson {
       return timestampJson('$ts', decode);
     case 1184:
       return timestampJson('$tz', decode);
+    case 1700:
+      // numeric text is digits, '-', '.', NaN or Infinity: nothing to escape.
+      return (b, off) => '{"$n":"' + numericText(b, off) + '"}';
     default:
       return (b, off, len) => valueToJson(decode(b, off, len));
   }

@@ -36,14 +36,17 @@ const date: BinaryDecoder = (b, off) => {
 };
 
 /** numeric: ndigits, weight, sign, dscale, then base-10000 digits. Printed exactly as numeric_out does. */
-const numeric: BinaryDecoder = (b, off) => {
+const numeric: BinaryDecoder = (b, off) => new Decimal(numericText(b, off));
+
+/** The text of a binary numeric (`NaN`, `Infinity`, `-Infinity` or `-?digits(.digits)?`), as numeric_out prints it. */
+export function numericText(b: Buffer, off: number): string {
   const ndigits = b.readInt16BE(off);
   const weight = b.readInt16BE(off + 2);
   const sign = b.readUInt16BE(off + 4);
   const dscale = b.readInt16BE(off + 6);
-  if (sign === 0xc000) return new Decimal('NaN');
-  if (sign === 0xd000) return new Decimal('Infinity');
-  if (sign === 0xf000) return new Decimal('-Infinity');
+  if (sign === 0xc000) return 'NaN';
+  if (sign === 0xd000) return 'Infinity';
+  if (sign === 0xf000) return '-Infinity';
   let int = '';
   let i = 0;
   // Integer part: digit groups 0..weight.
@@ -65,8 +68,8 @@ const numeric: BinaryDecoder = (b, off) => {
     }
     out += '.' + frac.slice(0, dscale);
   }
-  return new Decimal(out);
-};
+  return out;
+}
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

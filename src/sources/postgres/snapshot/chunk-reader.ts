@@ -8,13 +8,13 @@ import { ConnectionError } from '../../../core/errors.ts';
 import type { Row } from '../../../core/values.ts';
 import { SESSION_OPTIONS, type ReplicationConnectOptions } from '../replication-connection.ts';
 import { chunkCopySql, type Chunk } from './chunk-planner.ts';
-import { CopyBinaryDecoder } from './copy-binary.ts';
+import { CopyBinaryDecoder, type JsonRows } from './copy-binary.ts';
 import { copyOut, type CopyOut } from './copy-out.ts';
 import type { SnapshotTable } from './snapshot-table.ts';
 
-/** Reads a chunk; resolves with the number of rows read. */
-export async function readChunk(client: pg.Client, t: SnapshotTable, by: 'key' | 'ctid', chunk: Chunk, onRow: (row: Row) => void, onCopy?: (c: CopyOut | undefined) => void): Promise<number> {
-  const decoder = new CopyBinaryDecoder(t.columns, onRow);
+/** Reads a chunk; resolves with the number of rows read. With `json`, rows go to `json.onRow` as JSON instead. */
+export async function readChunk(client: pg.Client, t: SnapshotTable, by: 'key' | 'ctid', chunk: Chunk, onRow: (row: Row) => void, onCopy?: (c: CopyOut | undefined) => void, json?: JsonRows): Promise<number> {
+  const decoder = new CopyBinaryDecoder(t.columns, onRow, json);
   const copy = copyOut(client, chunkCopySql(t, by, chunk), (b, start, end) => decoder.pushRange(b, start, end));
   onCopy?.(copy);
   try {

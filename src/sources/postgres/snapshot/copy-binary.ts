@@ -15,6 +15,8 @@
  */
 import { CodecError } from '../../../core/errors.ts';
 import type { Row, Value } from '../../../core/values.ts';
+import { quoteKey } from '../../../core/values.ts';
+import type { BinaryJson } from './binary-json.ts';
 import type { BinaryDecoder } from './binary-values.ts';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -23,6 +25,58 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 export interface CopyColumn {
   readonly name: string;
   readonly decode: BinaryDecoder;
+  /** The field straight to its value JSON (`valueToJson(decode(...))`), for encoded batches. */
+  readonly json?: BinaryJson;
+}
+
+/** Where a JSON tuple reader leaves a tuple: its row and key JSON and the offset after it. */
+interface JsonAt {
+  p: number;
+  row: string;
+  key: string;
+}
+
+/** Decodes the fields of one complete tuple at `p` into `at.row` / `at.key` JSON; sets `at.p`. */
+type TupleJsonReader = (b: Buffer, p: number, at: JsonAt) => void;
+
+const jsonReaders = new WeakMap<readonly CopyColumn[], Map<string, TupleJsonReader>>();
+
+/**
+ * The generated reader of a tuple's row JSON (`valueToJson(row)`) and key JSON
+ * (`valueToJson(key)`, key columns in key order), or undefined when the text would not be the
+ * object path's: a column without a JSON writer, a name starting with `$` (rows become
+ * `{"$o":…}`), an integer-like name (objects list those first), `__proto__`, or a key column
+ * not among the columns.
+ */
+export function tupleJsonReader(columns: readonly CopyColumn[], key: readonly string[]): TupleJsonReader | undefined {
+  let byKey = jsonReaders.get(columns);
+  const k = JSON.stringify(key);
+  const cached = byKey?.get(k);
+  if (cached !== undefined) return cached;
+  const names = columns.map((c) => c.name);
+  if (columns.length === 0 || columns.length > 1000 || columns.some((c) => c.json === undefined || c.name.charCodeAt(0) === 36 || /^(0|[1-9][0-9]*)$/.test(c.name) || c.name === '__proto__')) return undefined;
+  if (key.some((x) => !names.includes(x))) return undefined;
+  const body: string[] = ['let len = 0;'];
+  for (let i = 0; i < columns.length; i++) {
+    body.push(`len = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]; p += 4;`);
+    body.push(`let v${i} = 'null'; if (len >= 0) { v${i} = j${i}(b, p, len); p += len; }`);
+  }
+  body.push('at.p = p;');
+  body.push(`at.row = ${columns.map((c, i) => `${JSON.stringify((i === 0 ? '{' : ',') + quoteKey(c.name) + ':')} + v${i}`).join(' + ')} + '}';`);
+  body.push(key.length === 0 ? `at.key = '{}';` : `at.key = ${key.map((x, i) => `${JSON.stringify((i === 0 ? '{' : ',') + quoteKey(x) + ':')} + v${names.indexOf(x)}`).join(' + ')} + '}';`);
+  const params = columns.map((_, i) => `j${i}`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(...params, `return function readTupleJson(b, p, at) {\n${body.join('\n')}\n};`) as (...j: BinaryJson[]) => TupleJsonReader;
+  const reader = make(...columns.map((c) => c.json as BinaryJson));
+  if (byKey === undefined) jsonReaders.set(columns, (byKey = new Map()));
+  byKey.set(k, reader);
+  return reader;
+}
+
+/** Row and key JSON per tuple, instead of row objects (see {@link tupleJsonReader}). */
+export interface JsonRows {
+  readonly read: TupleJsonReader;
+  onRow(rowJson: string, keyJson: string): void;
 }
 
 /** Decodes the fields of one complete tuple at `p` (after its field count); sets `at.p` past it. */
@@ -56,17 +110,21 @@ export class CopyBinaryDecoder {
   readonly #columns: readonly CopyColumn[];
   readonly #onRow: (row: Row) => void;
   readonly #read: TupleReader | undefined;
+  readonly #json: JsonRows | undefined;
   readonly #at = { p: 0 };
+  readonly #jsonAt: JsonAt = { p: 0, row: '', key: '' };
   #headerDone = false;
   #ended = false;
   #pending: Buffer | undefined;
   #rows = 0;
   #bytes = 0;
 
-  constructor(columns: readonly CopyColumn[], onRow: (row: Row) => void) {
+  /** `json`: hand each tuple to `json.onRow` as row and key JSON instead of a row object to `onRow`. */
+  constructor(columns: readonly CopyColumn[], onRow: (row: Row) => void, json?: JsonRows) {
     this.#columns = columns;
     this.#onRow = onRow;
     this.#read = tupleReader(columns);
+    this.#json = json;
   }
 
   /** Rows decoded so far. */
@@ -148,6 +206,19 @@ export class CopyBinaryDecoder {
     }
     const cols = this.#columns;
     if (count !== cols.length) throw new CodecError(`COPY binary tuple has ${count} fields, expected ${cols.length}`);
+    const json = this.#json;
+    if (json !== undefined) {
+      const at = this.#jsonAt;
+      try {
+        json.read(b, off + 2, at);
+      } catch {
+        this.#generic(b, off + 2);
+        throw new CodecError('COPY binary tuple could not be decoded');
+      }
+      this.#rows++;
+      json.onRow(at.row, at.key);
+      return at.p;
+    }
     const read = this.#read;
     let row: Row;
     let p: number;

@@ -10,13 +10,16 @@
  * holding the change stream back.
  */
 import type pg from 'pg';
-import type { ChangeEvent } from '../../../core/change-event.ts';
+import { envelopeToJson, partitionKeyOf, type ChangeEvent } from '../../../core/change-event.ts';
+import type { EncodedEvents } from '../../../core/encoded-events.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { TableSchema } from '../../../core/schema.ts';
 import { CodecError } from '../../../core/errors.ts';
 import { quoteLiteral } from '../replication-connection.ts';
 import { readChunk } from './chunk-reader.ts';
+import { tupleJsonReader, type JsonRows } from './copy-binary.ts';
 import type { CopyOut } from './copy-out.ts';
+import { EncodedQueue } from './encoded-queue.ts';
 import type { SnapshotProgress } from './progress.ts';
 import { backoffMs, takeSchema, type ChunkTask } from './snapshot-tasks.ts';
 
@@ -33,6 +36,11 @@ export interface FirstPassOptions {
   /** Failures after which a chunk is deferred; undefined = retry here forever. */
   readonly deferAfter: number | undefined;
   readonly maxQueued: number;
+  /**
+   * Queue rows as stream records (envelope JSON bytes, see encoded-events.ts) instead of event
+   * objects: the source's context has `encodedBatches`.
+   */
+  readonly encoded?: boolean;
   readonly logger: Logger;
   readonly progress: SnapshotProgress;
   /** A chunk was read completely; its rows are at or below `position` ('' = it had none). */
@@ -43,6 +51,8 @@ export interface FirstPassOptions {
 /** One handed-out batch. */
 export interface FirstPassBatch {
   readonly events: ChangeEvent[];
+  /** Encoded mode: the rows as stream records (`events` is then empty). */
+  readonly encoded?: EncodedEvents;
   readonly schemas: TableSchema[];
   /** Rows per task in this batch (for partial progress). */
   readonly counts: Map<ChunkTask, number>;
@@ -54,6 +64,10 @@ export class FirstPass {
   readonly #o: FirstPassOptions;
   readonly #pending: ChunkTask[];
   #events: ChangeEvent[] = [];
+  /** Encoded mode: the queued rows (`#events` stays empty). */
+  readonly #queue: EncodedQueue | undefined;
+  /** Queued rows counted from the same origin as `#head` and the run ends. */
+  #count = 0;
   /**
    * Which chunk each queued event came from, as runs (`#runTasks[i]` made the events up to index
    * `#runEnds[i]`): readers deliver hundreds of rows per socket read, so a run per row (or a Map
@@ -78,6 +92,7 @@ export class FirstPass {
   constructor(o: FirstPassOptions) {
     this.#o = o;
     this.#pending = [...o.tasks];
+    this.#queue = o.encoded === true ? new EncodedQueue() : undefined;
   }
 
   /** Starts the readers. */
@@ -94,7 +109,7 @@ export class FirstPass {
 
   /** true while rows are queued or readers run. */
   get active(): boolean {
-    return this.#running > 0 || this.#head < this.#events.length;
+    return this.#running > 0 || this.#head < this.#count;
   }
 
   /** Chunks no reader took (every reader failed to start): the caller defers them. */
@@ -109,7 +124,7 @@ export class FirstPass {
 
   /** Takes up to `max` queued events, waiting up to `waitMs` for some. */
   async take(max: number, waitMs: number, signal: AbortSignal): Promise<FirstPassBatch> {
-    if (this.#head >= this.#events.length && this.#running > 0 && !signal.aborted) {
+    if (this.#head >= this.#count && this.#running > 0 && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, waitMs);
         const onAbort = (): void => done();
@@ -125,10 +140,12 @@ export class FirstPass {
     }
     // Fuller batches mean fewer appends, fsyncs and acknowledgements: give the readers a few
     // milliseconds to fill the batch when they are close behind.
-    for (let i = 0; i < 4 && this.#running > 0 && this.#events.length - this.#head < max && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 4 && this.#running > 0 && this.#count - this.#head < max && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 5));
     const head = this.#head;
-    const end = Math.min(this.#events.length, head + max);
-    const events = this.#events.slice(head, end);
+    const end = Math.min(this.#count, head + max);
+    const queue = this.#queue;
+    const encoded = queue?.take(end - head);
+    const events = queue === undefined ? this.#events.slice(head, end) : [];
     const counts = new Map<ChunkTask, number>();
     const schemas: TableSchema[] = [];
     // Runs that end at or before `end` are taken whole; the one `end` cuts stays (its start moves).
@@ -151,21 +168,23 @@ export class FirstPass {
       this.#runTasks.splice(0, r);
       this.#runEnds.splice(0, r);
     }
-    if (this.#head === this.#events.length) {
+    if (this.#head === this.#count) {
       this.#events = [];
       this.#runTasks = [];
       this.#runEnds = [];
       this.#head = 0;
+      this.#count = 0;
     } else if (this.#head > 65_536) {
-      this.#events = this.#events.slice(this.#head);
+      if (queue === undefined) this.#events = this.#events.slice(this.#head);
       for (let i = 0; i < this.#runEnds.length; i++) this.#runEnds[i] = (this.#runEnds[i] as number) - this.#head;
+      this.#count -= this.#head;
       this.#head = 0;
     }
-    if (this.#paused && this.#events.length - this.#head < this.#o.maxQueued / 2) {
+    if (this.#paused && this.#count - this.#head < this.#o.maxQueued / 2) {
       this.#paused = false;
       for (const c of this.#copies) c.resume();
     }
-    return { events, schemas, counts };
+    return encoded === undefined ? { events, schemas, counts } : { events, encoded, schemas, counts };
   }
 
   /** Stops the readers (their transactions roll back) and waits for them. */
@@ -239,28 +258,27 @@ export class FirstPass {
     const run = task.run;
     let copy: CopyOut | undefined;
     const builder = run.builder;
+    const queue = this.#queue;
+    const table = run.table.table;
+    const jsonRead = queue === undefined ? undefined : tupleJsonReader(run.table.columns, run.table.key);
+    // Encoded mode: straight from the bytes to the record's JSON, or (columns the JSON reader
+    // does not take) through the event object and its envelope text: the same record either way.
+    const json: JsonRows | undefined = queue === undefined || jsonRead === undefined ? undefined : {
+      read: jsonRead,
+      onRow: (rowJson, keyJson) => {
+        const pos = this.#nextPosition();
+        queue.add(builder.envelopeJson(rowJson, keyJson, pos), builder.partitionKey(keyJson), pos, table);
+        this.#queued(task, pos);
+      },
+    };
     await readChunk(client, run.table, run.plan.by, task.chunk, (row) => {
-      const n = this.#counter++;
-      if (n >= 0xffffffff) throw new CodecError('snapshot: more than 4,294,967,294 rows in one load inside the exported snapshot; split the load with include/exclude');
-      if (n >>> 8 !== this.#posHigh) {
-        this.#posHigh = n >>> 8;
-        this.#posPrefix = o.prefix + (n >>> 8).toString(16).padStart(6, '0');
-      }
-      const pos = this.#posPrefix + (HEX2[n & 0xff] as string);
-      const events = this.#events;
-      events.push(builder.event(row, pos));
-      const runs = this.#runTasks.length;
-      if (runs > 0 && this.#runTasks[runs - 1] === task) this.#runEnds[runs - 1] = events.length;
+      const pos = this.#nextPosition();
+      if (queue === undefined) this.#events.push(builder.event(row, pos));
       else {
-        this.#runTasks.push(task);
-        this.#runEnds.push(events.length);
+        const e = builder.event(row, pos);
+        queue.add(envelopeToJson(e), partitionKeyOf(e), pos, table);
       }
-      this.#last = pos;
-      if (!this.#paused && this.#events.length - this.#head >= o.maxQueued) {
-        this.#paused = true;
-        for (const c of this.#copies) c.pause();
-      }
-      this.#notify();
+      this.#queued(task, pos);
     }, (c) => {
       if (copy !== undefined) this.#copies.delete(copy);
       copy = c;
@@ -268,8 +286,35 @@ export class FirstPass {
         this.#copies.add(c);
         if (this.#paused) c.pause();
       }
-    });
+    }, json);
     o.onFinished(task, this.#last);
+  }
+
+  #nextPosition(): string {
+    const n = this.#counter++;
+    if (n >= 0xffffffff) throw new CodecError('snapshot: more than 4,294,967,294 rows in one load inside the exported snapshot; split the load with include/exclude');
+    if (n >>> 8 !== this.#posHigh) {
+      this.#posHigh = n >>> 8;
+      this.#posPrefix = this.#o.prefix + (n >>> 8).toString(16).padStart(6, '0');
+    }
+    return this.#posPrefix + (HEX2[n & 0xff] as string);
+  }
+
+  /** Books a row just queued at `pos`: its chunk's run, backpressure, a waiting take(). */
+  #queued(task: ChunkTask, pos: string): void {
+    const count = ++this.#count;
+    const runs = this.#runTasks.length;
+    if (runs > 0 && this.#runTasks[runs - 1] === task) this.#runEnds[runs - 1] = count;
+    else {
+      this.#runTasks.push(task);
+      this.#runEnds.push(count);
+    }
+    this.#last = pos;
+    if (!this.#paused && count - this.#head >= this.#o.maxQueued) {
+      this.#paused = true;
+      for (const c of this.#copies) c.pause();
+    }
+    this.#notify();
   }
 
   #failed(task: ChunkTask, err: unknown): void {

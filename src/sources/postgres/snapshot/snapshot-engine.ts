@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import type { ChangeEvent } from '../../../core/change-event.ts';
+import type { EncodedEvents } from '../../../core/encoded-events.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Metrics } from '../../../core/metrics.ts';
 import type { TableSchema } from '../../../core/schema.ts';
@@ -55,6 +56,8 @@ export interface SnapshotEngineOptions {
   readonly metrics: Metrics;
   /** How long an empty {@link SnapshotEngine.nextBatch} waits for rows. */
   readonly idleWaitMs: number;
+  /** Hand out the load inside the exported snapshot as stream records (`SnapshotBatch.encoded`). */
+  readonly encoded?: boolean;
 }
 
 /** A snapshot exported by slot creation (or by `pg_export_snapshot()` for `only`). */
@@ -69,6 +72,8 @@ export interface ExportedSnapshot {
 /** A batch of the load inside the exported snapshot. */
 export interface SnapshotBatch {
   readonly events: ChangeEvent[];
+  /** With `encoded`: the rows as stream records (see encoded-events.ts); `events` is then empty. */
+  readonly encoded?: EncodedEvents;
   readonly schemas: TableSchema[];
   readonly position: string;
   readonly caughtUp: boolean;
@@ -186,14 +191,14 @@ export class SnapshotEngine {
       return { events: [], schemas: [], position: this.#position, caughtUp: this.#watermarkQueue.length === 0 };
     }
     const b = await first.take(Math.min(max, await this.#throttle(max, signal)), this.#o.idleWaitMs, signal);
-    const last = b.events[b.events.length - 1];
+    const last = b.encoded !== undefined ? b.encoded.positions[b.encoded.count - 1] : b.events[b.events.length - 1]?.source.position;
     if (last !== undefined) {
-      this.#position = last.source.position;
+      this.#position = last;
       this.#checkpoints.handedOut(this.#position, b.counts);
     }
     if (!first.active) await this.#endFirstPass(first);
-    if (b.events.length > 0) crashPoint('snapshot.batch_handed');
-    return { events: b.events, schemas: b.schemas, position: this.#position, caughtUp: false };
+    if (last !== undefined) crashPoint('snapshot.batch_handed');
+    return { events: b.events, ...(b.encoded !== undefined ? { encoded: b.encoded } : {}), schemas: b.schemas, position: this.#position, caughtUp: false };
   }
 
   /** The source streams changes from now on: start watermark reads. */
@@ -361,6 +366,7 @@ export class SnapshotEngine {
       retryMaxMs: o.settings.snapshot_retry_max_ms,
       deferAfter: o.settings.snapshot === 'only' ? undefined : 3,
       maxQueued: 20_000,
+      encoded: o.encoded === true,
       logger: this.#log,
       progress: this.#progress,
       onFinished: (task, position) => {

@@ -8,9 +8,9 @@
  * Rows read between watermarks sit at the high watermark's LSN H, `formatPosition(H, i)`, after
  * every change that committed before H and before every change that commits after it.
  */
-import type { ChangeEvent } from '../../../core/change-event.ts';
+import { changeHeadJson, changeJson, type ChangeEvent } from '../../../core/change-event.ts';
 import type { TableSchema } from '../../../core/schema.ts';
-import { encodeValue, type Row, type Timestamp } from '../../../core/values.ts';
+import { encodeValue, valueToJson, type Row, type Timestamp } from '../../../core/values.ts';
 
 /** Builds snapshot events of one table at one schema version. */
 export class SnapshotRowBuilder {
@@ -20,6 +20,10 @@ export class SnapshotRowBuilder {
   readonly #key: readonly string[];
   readonly #commitTime: Timestamp;
   readonly #keyOf: (row: Row) => Row;
+  /** Encoded mode: the envelope's fixed parts as JSON text. */
+  readonly #head: string;
+  readonly #commitTimeJson: string;
+  readonly #keyPrefix: string;
 
   constructor(source: string, database: string, schema: TableSchema, commitTime: Timestamp) {
     this.#source = source;
@@ -28,6 +32,22 @@ export class SnapshotRowBuilder {
     this.#key = schema.primaryKey;
     this.#commitTime = commitTime;
     this.#keyOf = keyBuilder(schema.primaryKey);
+    this.#head = changeHeadJson('snapshot', { kind: 'postgres', name: source, database, schema: schema.schema, table: schema.table });
+    this.#commitTimeJson = valueToJson(commitTime);
+    this.#keyPrefix = schema.schema + '.' + schema.table + ':';
+  }
+
+  /**
+   * Encoded mode: the envelope JSON of the row whose row and key JSON are given, exactly
+   * `envelopeToJson(this.event(row, position))` (test/sources/postgres/snapshot/encoded.test.ts).
+   */
+  envelopeJson(rowJson: string, keyJson: string, position: string): string {
+    return changeJson(this.#head, position, undefined, this.#commitTimeJson, keyJson, 'null', rowJson, this.#schema.version);
+  }
+
+  /** Encoded mode: the partition key of the row whose key JSON is given (`partitionKeyOf(event)`). */
+  partitionKey(keyJson: string): string {
+    return this.#keyPrefix + keyJson;
   }
 
   get schema(): TableSchema {

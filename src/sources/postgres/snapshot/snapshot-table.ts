@@ -12,6 +12,8 @@ import type { SqlClient } from '../catalog.ts';
 import type { TableSelection } from '../config.ts';
 import { quoteIdent } from '../replication-connection.ts';
 import type { TypeResolver } from '../type-map.ts';
+import { valueToJson } from '../../../core/values.ts';
+import { binaryJsonFor } from './binary-json.ts';
 import { arrayDecoder, BINARY_DECODERS, ENUM_DECODER, type BinaryDecoder } from './binary-values.ts';
 import type { CopyColumn } from './copy-binary.ts';
 
@@ -63,11 +65,13 @@ export async function describeTable(sql: SqlClient, resolver: TypeResolver, sele
     schemaCols.push({ name, type: resolved.type, nullable: r['nn'] !== true, sourceType: resolved.sourceType });
     const bin = binaryDecoderFor(r);
     if (bin !== undefined) {
-      columns.push({ name, decode: bin });
+      const typtype = String(r['typtype']);
+      columns.push({ name, decode: bin, json: binaryJsonFor(typtype === 'd' ? Number(r['base']) : typtype === 'e' ? 0 : Number(r['oid']), bin) });
       select.push(quoteIdent(name));
     } else {
       const parse = resolved.parse;
-      columns.push({ name, decode: (b, off, len) => parse(b.toString('utf8', off, off + len)) });
+      const decode: BinaryDecoder = (b, off, len) => parse(b.toString('utf8', off, off + len));
+      columns.push({ name, decode, json: (b, off, len) => valueToJson(decode(b, off, len)) });
       // The type's output function (what pgoutput sends); `::text` differs for some types
       // (inet prints its netmask, bool prints `true`). format() turns NULL into '', hence the case.
       select.push(`case when ${quoteIdent(name)} is null then null else format('%s', ${quoteIdent(name)}) end`);
