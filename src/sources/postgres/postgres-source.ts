@@ -180,7 +180,7 @@ export class PostgresSource implements Source {
       this.#durableStart = position;
     }
     resetSpillDir(this.#spillDir);
-    const snap = new SnapshotEngine({ source: this.#ctx.name, database: c.database, settings: c, connect: connectOptions, sql, selection: this.#selection, resolver, state: this.#ctx.state, logger: this.#log, metrics: this.#ctx.metrics, idleWaitMs: c.idle_wait_ms }, this.#emitted);
+    const snap = new SnapshotEngine({ source: this.#ctx.name, database: c.database, settings: c, connect: connectOptions, sql, selection: this.#selection, resolver, state: this.#ctx.state, logger: this.#log, metrics: this.#ctx.metrics, idleWaitMs: c.idle_wait_ms, encoded: this.#ctx.encodedBatches === true }, this.#emitted);
     this.#snapshot = snap;
     await snap.start(exported);
     if (!snap.holdsStream) await this.#startStreaming(snap);
@@ -201,7 +201,7 @@ export class PostgresSource implements Source {
     if (snap?.holdsStream === true) {
       const b = await snap.nextBatch(signal, this.#cfg.max_batch_events);
       if (!snap.holdsStream) await this.#startStreaming(snap);
-      return { events: b.events, ...(b.schemas.length > 0 ? { schemas: b.schemas } : {}), position: b.position, caughtUp: b.caughtUp };
+      return { events: b.events, ...(b.encoded !== undefined ? { encoded: b.encoded } : {}), ...(b.schemas.length > 0 ? { schemas: b.schemas } : {}), position: b.position, caughtUp: b.caughtUp };
     }
     if (this.#conn === undefined) {
       try {
