@@ -41,6 +41,8 @@ export interface EncodedBatch {
  */
 export function encodeBatch(records: readonly PutRecord[], firstSequence: number, arrival: number, blockBytes: number): EncodedBatch {
   const n = records.length;
+  // No block for no records: a block holds at least one (recovery treats an empty one as bad).
+  if (n === 0) return { buf: Buffer.alloc(0), blocks: [] };
   // Record indexes where a new block starts after the first (usually none).
   let cuts: number[] | undefined;
   let size = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;

@@ -62,6 +62,23 @@ test('reads starting inside a block return exactly the records from there, by ev
   await log.close();
 }));
 
+test('an empty append writes no block: reads, reopen and later appends are unaffected', () => withDir(async (dataDir) => {
+  const open = (): EmbeddedStreamLog => new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0 });
+  let log = open();
+  const shard = (await log.ensureStream('e', { shards: 1 })).shards[0]!.shardId;
+  assert.deepEqual(await log.append('e', []), []);
+  await log.append('e', [{ partitionKey: 'k', data: payload(1) }]);
+  assert.deepEqual(await log.append('e', []), []);
+  await log.append('e', [{ partitionKey: 'k', data: payload(2) }]);
+  assert.deepEqual(nums(await readAll(log, 'e', shard)), [1, 2]);
+  await log.close();
+  const lines: string[] = [];
+  log = new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, logger: createLogger({ level: 'debug', sink: (l) => lines.push(l) }) });
+  assert.deepEqual(nums(await readAll(log, 'e', shard)), [1, 2]);
+  assert.deepEqual(lines.filter((l) => l.includes('"warn"') || l.includes('"error"')), [], 'no torn tail or damage reported');
+  await log.close();
+}));
+
 test('a single record larger than the block bound gets a block of its own and reads back after reopen', () => withDir(async (dataDir) => {
   const open = (): EmbeddedStreamLog => new EmbeddedStreamLog({ dataDir, retentionIntervalMs: 0, blockBytes: 1024, indexIntervalBytes: 256, segmentBytes: 64 << 10 });
   let log = open();
