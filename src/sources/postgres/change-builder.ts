@@ -6,7 +6,7 @@
 import type { ChangeEvent, ChangeOp } from '../../core/change-event.ts';
 import type { Row, Timestamp } from '../../core/values.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
-import { keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
+import { fastTuple, keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
 import type { Latin1Text } from './column-readers.ts';
 import { HEX2, hex8 } from './lsn.ts';
 
@@ -64,6 +64,20 @@ export class ChangeBuilder {
       if (kind !== 0x4b /* K */ && kind !== 0x4f /* O */) return false;
     } else if (kind !== 0x4e /* N */) return false;
     if (!r.captured) return true;
+    const fast = fastTuple(r);
+    if (fast !== undefined) {
+      let row: Row | undefined;
+      try {
+        row = fast.row(b, o + 1, text);
+      } catch {
+        row = undefined; // the general reader below reports it, naming the column
+      }
+      if (row !== undefined) {
+        if (tag === 0x44) out.push(this.#event('delete', r, tx, fast.key(row), kind === 0x4f ? row : fast.key(row), null, undefined));
+        else out.push(this.#event(tag === 0x49 ? 'insert' : 'update', r, tx, fast.key(row), null, row, undefined));
+        return true;
+      }
+    }
     const unchanged = this.#unchanged;
     const row: Row = {};
     readTuple(r, b, o + 1, row, unchanged, text);
