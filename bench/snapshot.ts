@@ -5,10 +5,11 @@
  * - psql COPY text and COPY binary to /dev/null: the server's raw export speed (nothing parsed,
  *   nothing durable);
  * - Hydrant's initial load (`snapshot: initial`: slot with an exported snapshot, parallel COPY
- *   binary chunks, every row a typed `op: snapshot` event) appended to the embedded stream log
- *   (fsync'd) before each batch is acknowledged and its chunks checkpointed;
- * - the same load without the stream (decoded and acknowledged only), to separate the engine's
- *   own cost from envelope encoding and the log.
+ *   binary chunks, every row an `op: snapshot` envelope written straight from the COPY bytes as
+ *   a stream record, since the runner takes encoded batches) appended to the embedded stream
+ *   log (fsync'd) before each batch is acknowledged and its chunks checkpointed;
+ * - the same load without the stream (decoded, encoded and acknowledged only), to separate the
+ *   engine's own cost, envelope encoding included, from the log.
  * Rows/s for each and the ratio durable load / psql COPY (goal: at least 0.5x).
  */
 import { spawnSync } from 'node:child_process';
