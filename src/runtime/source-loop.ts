@@ -203,7 +203,20 @@ export class SourceLoop {
     if (run > 0) perTable.set(lastTable, (perTable.get(lastTable) ?? 0) + run);
     this.#countDuplicates(enc.count - puts.length);
     await this.#schemas.record(batch.schemas);
+    // Nothing dropped: the packed records go to the log as they are (no object per record).
+    if (puts.length === enc.count && enc.count > 0 && this.#d.log.appendPacked !== undefined) return { done: this.#durablePacked(batch, enc, perTable) };
     return { done: this.#durable(batch, puts, perTable) };
+  }
+
+  /** {@link #durable} for a whole encoded batch, appended packed. */
+  async #durablePacked(batch: SourceBatch, enc: EncodedEvents, perTable: ReadonlyMap<string, number>): Promise<void> {
+    const d = this.#d;
+    const r = await (d.log.appendPacked as NonNullable<StreamLog['appendPacked']>)(d.stream, enc);
+    for (const s of r.shards) this.#shards[s.shardId] = s.lastSequence;
+    this.#countAppended(perTable, enc.bytes.byteLength);
+    crashPoint('runner.after-append-before-position');
+    const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
+    await this.#commitPosition(position);
   }
 
   /** Not yet in the stream: above the committed position and not found there by recovery. */
@@ -232,6 +245,11 @@ export class SourceLoop {
     const results = await d.log.append(d.stream, puts);
     // Results keep per-shard order, so the last result of a shard is its highest sequence.
     for (const r of results) this.#shards[r.shardId] = r.sequence;
+    this.#countAppended(perTable, bytes);
+  }
+
+  #countAppended(perTable: ReadonlyMap<string, number>, bytes: number): void {
+    const d = this.#d;
     for (const [table, n] of perTable) d.metrics.inc('hydrant_source_records_total', 'Records a source appended to its stream.', { source: d.name, table }, n);
     d.metrics.inc('hydrant_source_bytes_total', 'Bytes a source appended to its stream.', { source: d.name }, bytes);
   }

@@ -117,6 +117,10 @@ export class HashKeyRouter<T> {
 
   /** The target owning the hash key whose big-endian words are w0..w3. */
   #routeWords(w0: number, w1: number, w2: number, w3: number): T {
+    return this.#targets[this.#indexWords(w0, w1, w2, w3)] as T;
+  }
+
+  #indexWords(w0: number, w1: number, w2: number, w3: number): number {
     const s = this.#starts;
     let lo = 0;
     let hi = this.#targets.length - 1;
@@ -131,13 +135,25 @@ export class HashKeyRouter<T> {
       if (le) lo = mid;
       else hi = mid - 1;
     }
-    return this.#targets[lo] as T;
+    return lo;
   }
 
   /** The target owning a 16-byte big-endian hash key. */
   routeBytes(key: Uint8Array): T {
     const b = Buffer.from(key.buffer, key.byteOffset, 16);
     return this.#routeWords(b.readUInt32BE(0), b.readUInt32BE(4), b.readUInt32BE(8), b.readUInt32BE(12));
+  }
+
+  /** The targets, in hash-key order ({@link routeIndex} indexes them). */
+  get targets(): readonly T[] {
+    return this.#targets;
+  }
+
+  /** Index into {@link targets} of the target owning a partition key. */
+  routeIndex(partitionKey: string): number {
+    if (this.#targets.length === 1) return 0;
+    md5Words(partitionKey, digest);
+    return this.#indexWords(bswap(digest[0] as number), bswap(digest[1] as number), bswap(digest[2] as number), bswap(digest[3] as number));
   }
 
   /** The target owning a partition key (or its explicit decimal hash key). */

@@ -29,6 +29,23 @@ export interface PutResult {
   readonly sequence: string;
 }
 
+/**
+ * Records packed back to back in one buffer (what a source loop holds after encoding a batch):
+ * appended without an object or a view per record.
+ */
+export interface PackedRecords {
+  readonly count: number;
+  readonly bytes: Uint8Array;
+  /** End offset of each record in `bytes` (record i spans `ends[i-1] ?? 0` to `ends[i]`). */
+  readonly ends: ArrayLike<number>;
+  readonly partitionKeys: readonly string[];
+}
+
+/** Where a packed append went: per shard that took records, the sequences it gave them. */
+export interface PackedAppendResult {
+  readonly shards: ReadonlyArray<{ readonly shardId: string; readonly count: number; readonly firstSequence: string; readonly lastSequence: string }>;
+}
+
 /** What the log stores. */
 export interface StreamRecord {
   readonly partitionKey: string;
@@ -99,6 +116,11 @@ export interface StreamLog {
   deleteStream(name: string): Promise<void>;
   /** Appends records; resolves only after they are durable (fsync'd). Order is kept per shard. */
   append(stream: string, records: readonly PutRecord[]): Promise<PutResult[]>;
+  /**
+   * Like {@link append} for packed records (same routing, order and durability), reporting per
+   * shard instead of per record. Optional: callers fall back to `append`.
+   */
+  appendPacked?(stream: string, records: PackedRecords): Promise<PackedAppendResult>;
   /** Reads in order from `from`, bounded by limits. Corrupt acknowledged data throws. */
   read(stream: string, shardId: string, from: ShardIterator, limits?: ReadLimits): Promise<ReadResult>;
   /**

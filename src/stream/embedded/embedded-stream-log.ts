@@ -15,10 +15,11 @@ import { consumerLag, recordLagMetrics } from '../consumer-lag.ts';
 import { evenRanges, HashKeyRouter, parseHashKey } from '../hash-key.ts';
 import { planMerge, planReshard, planSplit, type ReshardPlan } from '../reshard-plan.ts';
 import { formatSequence, formatSequenceRun, parseSequence } from '../sequence.ts';
-import type { PutRecord, PutResult, ReadLimits, ReadResult, ShardInfo, ShardIterator, StreamDescription, StreamLog, StreamLogStats } from '../stream-log.ts';
+import type { PackedAppendResult, PackedRecords, PutRecord, PutResult, ReadLimits, ReadResult, ShardInfo, ShardIterator, StreamDescription, StreamLog, StreamLogStats } from '../stream-log.ts';
 import { DEFAULT_BLOCK_BYTES } from './block-format.ts';
 import { enforceRetention, type RetentionPolicy, type RetentionReport } from './retention.ts';
 import { ShardLog, type ShardOptions } from './shard-log.ts';
+import { PackedView } from './block-format.ts';
 import { describeMeta, readStreamMeta, shardIdFor, writeStreamMeta, type StreamMeta } from './stream-meta.ts';
 
 /** Options of {@link EmbeddedStreamLog}. */
@@ -258,6 +259,57 @@ export class EmbeddedStreamLog implements StreamLog {
     this.#stats.appends++;
     this.#stats.recordsAppended += records.length;
     return results;
+  }
+
+  async appendPacked(stream: string, records: PackedRecords): Promise<PackedAppendResult> {
+    this.#writable(`append to stream ${stream}`);
+    let h = await this.#stream(stream);
+    while (h.gate !== undefined) {
+      await h.gate;
+      h = await this.#stream(stream);
+    }
+    const n = records.count;
+    const ends = records.ends;
+    const keys = records.partitionKeys;
+    for (let i = 0, start = 0; i < n; i++) {
+      const end = ends[i] as number;
+      if (end - start > this.#maxRecordBytes) throw new InvalidRecordError(stream, i, `data is ${end - start} bytes, above the limit of ${this.#maxRecordBytes} (maxRecordBytes)`);
+      const k = keys[i] as string;
+      if (k.length < 1 || k.length > 256) throw new InvalidRecordError(stream, i, `partition key must be 1-256 characters, got ${k.length}`);
+      start = end;
+    }
+    if (n === 0) return { shards: [] };
+    // Route synchronously (no await between routing and enqueueing) so a reshard cannot interleave.
+    const router = h.router;
+    const targets = router.targets;
+    let parts: Array<{ shard: ShardLog; view: PackedView }>;
+    if (targets.length === 1) parts = [{ shard: targets[0] as ShardLog, view: new PackedView(records) }];
+    else {
+      // Per shard, the indexes of its records in order (one Int32Array each, no object per record).
+      const of = new Int32Array(n);
+      const counts = new Int32Array(targets.length);
+      for (let i = 0; i < n; i++) {
+        const t = router.routeIndex(keys[i] as string);
+        of[i] = t;
+        counts[t] = (counts[t] as number) + 1;
+      }
+      const picks = Array.from(counts, (c) => new Int32Array(c));
+      const fill = new Int32Array(targets.length);
+      for (let i = 0; i < n; i++) {
+        const t = of[i] as number;
+        (picks[t] as Int32Array)[fill[t] as number] = i;
+        fill[t] = (fill[t] as number) + 1;
+      }
+      parts = [];
+      for (let t = 0; t < targets.length; t++) if ((counts[t] as number) > 0) parts.push({ shard: targets[t] as ShardLog, view: new PackedView(records, picks[t], counts[t]) });
+    }
+    const done = parts.map((p) => p.shard.append(p.view));
+    const firsts = await Promise.all(done);
+    this.#stats.appends++;
+    this.#stats.recordsAppended += n;
+    return {
+      shards: parts.map((p, i) => ({ shardId: p.shard.shardId, count: p.view.count, firstSequence: formatSequence(firsts[i] as number), lastSequence: formatSequence((firsts[i] as number) + p.view.count - 1) })),
+    };
   }
 
   async #shard(stream: string, shardId: string): Promise<ShardLog> {

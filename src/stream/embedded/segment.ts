@@ -172,7 +172,7 @@ export class Segment {
     const first = readU64(buf, body);
     const arrival = buf.readDoubleLE(body + 8);
     const count = buf.readUInt32LE(body + 16);
-    if (seqMode ? first + count - 1 < target : arrival < target) return walkRecords(buf, body + BLOCK_FIXED_BYTES, bend, count);
+    if (seqMode ? first + count - 1 < target : arrival < target) return walkRecords(buf, body, bend, count);
     const records = c.records;
     const mark = records.length;
     const markBytes = c.bytes;
@@ -184,26 +184,30 @@ export class Segment {
     const base = buf.byteOffset;
     const shardId = c.shardId;
     let p = body + BLOCK_FIXED_BYTES;
+    const dataStart = p + buf.readUInt32LE(body + 20);
+    let d = dataStart;
     let i = 0;
-    for (; i < count; i++) {
-      if (p + RECORD_HEADER_BYTES > bend) break;
-      const dataLen = buf.readUInt32LE(p);
-      const keyStart = p + RECORD_HEADER_BYTES;
-      const keyEnd = keyStart + buf.readUInt16LE(p + 4);
-      const next = keyEnd + dataLen;
-      if (next > bend) break;
-      const j = i - skip;
-      if (j >= 0 && j < take && (records.length === 0 || c.bytes < c.maxBytes)) {
-        // A plain Uint8Array view is much cheaper to create than a Buffer subarray.
-        records.push({ partitionKey: decodeKey(buf, keyStart, keyEnd), data: new Uint8Array(ab, base + keyEnd, dataLen), arrivalTime: arrival, sequence: seqs[j] as string, shardId });
-        c.bytes += dataLen;
+    if (dataStart <= bend) {
+      for (; i < count; i++) {
+        if (p + RECORD_HEADER_BYTES > dataStart) break;
+        const dataLen = buf.readUInt32LE(p);
+        const keyStart = p + RECORD_HEADER_BYTES;
+        const keyEnd = keyStart + buf.readUInt16LE(p + 4);
+        if (keyEnd > dataStart || d + dataLen > bend) break;
+        const j = i - skip;
+        if (j >= 0 && j < take && (records.length === 0 || c.bytes < c.maxBytes)) {
+          // A plain Uint8Array view is much cheaper to create than a Buffer subarray.
+          records.push({ partitionKey: decodeKey(buf, keyStart, keyEnd), data: new Uint8Array(ab, base + d, dataLen), arrivalTime: arrival, sequence: seqs[j] as string, shardId });
+          c.bytes += dataLen;
+        }
+        p = keyEnd;
+        d += dataLen;
       }
-      p = next;
     }
-    if (i === count && p === bend) return undefined;
+    if (i === count && p === dataStart && d === bend) return undefined;
     records.length = mark;
     c.bytes = markBytes;
-    return walkRecords(buf, body + BLOCK_FIXED_BYTES, bend, count) ?? 'record headers do not fit the block';
+    return walkRecords(buf, body, bend, count) ?? 'record headers do not fit the block';
   }
 
   #damaged(c: Collector, offset: number, reason: string): void {

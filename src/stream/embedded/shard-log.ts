@@ -6,6 +6,7 @@
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { crashPoint } from '../../core/crash.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { BatchView } from './block-format.ts';
 import type { PutRecord, ReadLimits, ReadResult, ShardIterator } from '../stream-log.ts';
 import { formatSequence, parseSequence } from '../sequence.ts';
 import { createSegment, emptySegment, openSegment, sealSegment, segmentPaths, syncDir } from './segment-files.ts';
@@ -117,7 +118,7 @@ export class ShardLog {
   }
 
   /** Appends records in order; resolves to the first sequence once durable. */
-  append(records: readonly PutRecord[]): Promise<number> {
+  append(records: readonly PutRecord[] | BatchView): Promise<number> {
     return this.#writer.enqueue(records);
   }
 

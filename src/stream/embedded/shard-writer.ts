@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { PutRecord } from '../stream-log.ts';
-import { encodeBatch } from './block-format.ts';
+import { encodeBatch, type BatchView } from './block-format.ts';
 import { GroupCommitTuner } from './group-commit-tuner.ts';
 import type { Segment } from './segment.ts';
 
@@ -74,16 +74,17 @@ export class ShardWriter {
   }
 
   /** Encodes and queues records; resolves to the first sequence once they are durable. */
-  enqueue(records: readonly PutRecord[]): Promise<number> {
+  enqueue(records: readonly PutRecord[] | BatchView): Promise<number> {
+    const count = Array.isArray(records) ? records.length : (records as BatchView).count;
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     // Arrival times never go backwards within a shard, so AT_TIMESTAMP can binary-search.
     const arrival = Math.max(this.#lastArrival, Date.now());
     this.#lastArrival = arrival;
     const firstSequence = this.#nextSequence;
-    this.#nextSequence += records.length;
+    this.#nextSequence += count;
     const { buf, blocks } = encodeBatch(records, firstSequence, arrival, this.#blockBytes);
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ buf, firstSequence, count: records.length, arrival, points: blocks, resolve, reject });
+      this.#pending.push({ buf, firstSequence, count, arrival, points: blocks, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }

@@ -48,9 +48,15 @@ function blockLayout(bytes: Buffer): Array<{ start: number; end: number; first: 
 
 /** Offset of the data of the `index`-th record of a block. */
 function recordDataOffset(bytes: Buffer, block: { start: number }, index: number): number {
-  let p = block.start + 8 + 20;
-  for (let i = 0; i < index; i++) p += 6 + bytes.readUInt16LE(p + 4) + bytes.readUInt32LE(p);
-  return p + 6 + bytes.readUInt16LE(p + 4);
+  // Body: fixed part (24 bytes, the last 4 = bytes of record headers), headers, then all data.
+  const body = block.start + 8;
+  let h = body + 24;
+  let data = h + bytes.readUInt32LE(body + 20);
+  for (let i = 0; i < index; i++) {
+    data += bytes.readUInt32LE(h);
+    h += 6 + bytes.readUInt16LE(h + 4);
+  }
+  return data;
 }
 
 async function fill(log: EmbeddedStreamLog, stream: string, batches: number, per: number): Promise<string> {

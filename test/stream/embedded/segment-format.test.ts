@@ -9,18 +9,20 @@ import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_VERSION } from '../..
  * u32 body len | u32 crc(body) | body: u64 first seq | f64 arrival | u32 count | (u32 data len | u16 key len | key | data)*
  */
 function referenceBlock(first: number, arrival: number, records: ReadonlyArray<{ key: string; data: Uint8Array }>): Buffer {
-  const recs = records.map((r) => {
+  // All record headers (data length, key length, key), then all data back to back.
+  const headers = Buffer.concat(records.map((r) => {
     const k = Buffer.from(r.key, 'utf8');
     const h = Buffer.alloc(6);
     h.writeUInt32LE(r.data.length, 0);
     h.writeUInt16LE(k.length, 4);
-    return Buffer.concat([h, k, r.data]);
-  });
+    return Buffer.concat([h, k]);
+  }));
   const fixed = Buffer.alloc(BLOCK_FIXED_BYTES);
   fixed.writeBigUInt64LE(BigInt(first), 0);
   fixed.writeDoubleLE(arrival, 8);
   fixed.writeUInt32LE(records.length, 16);
-  const body = Buffer.concat([fixed, ...recs]);
+  fixed.writeUInt32LE(headers.length, 20);
+  const body = Buffer.concat([fixed, headers, ...records.map((r) => r.data)]);
   const head = Buffer.alloc(BLOCK_HEADER_BYTES);
   head.writeUInt32LE(body.length, 0);
   head.writeUInt32LE(crc32(body), 4);
