@@ -29,7 +29,24 @@ function intText(n: number): string {
   return '' + hi + ('' + (1e8 + (n - hi * 1e8))).slice(1);
 }
 
-const utf8Json: BinaryJson = (b, off, len) => quote(b.toString('utf8', off, off + len));
+/** Buffer's native UTF-8 decoder (what `toString('utf8', s, e)` calls after checking its arguments). */
+interface NativeSlice {
+  utf8Slice(start: number, end: number): string;
+}
+
+/**
+ * Text to a JSON string. Decoded UTF-8 needs escaping only for control characters, `"` and `\`
+ * (it never yields lone surrogates), and those are single bytes: look at the bytes instead of
+ * running `quote`'s regex over the string. Anything to escape goes through `quote`.
+ */
+const utf8Json: BinaryJson = (b, off, len) => {
+  const end = off + len;
+  for (let i = off; i < end; i++) {
+    const c = b[i] as number;
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return quote(b.toString('utf8', off, end));
+  }
+  return '"' + (b as unknown as NativeSlice).utf8Slice(off, end) + '"';
+};
 
 /** int8 `{"$i":"…"}`; outside ±2^53 through the decoder (bigint). */
 function int8Json(decode: BinaryDecoder): BinaryJson {

@@ -20,9 +20,15 @@ export class SnapshotRowBuilder {
   readonly #key: readonly string[];
   readonly #commitTime: Timestamp;
   readonly #keyOf: (row: Row) => Row;
-  /** Encoded mode: the envelope's fixed parts as JSON text. */
-  readonly #head: string;
-  readonly #commitTimeJson: string;
+  /**
+   * Encoded mode: the envelope's fixed parts as JSON text, around the position, the key and the
+   * row: what `changeJson` writes for a snapshot row (no txId, no before, no unchanged), with its
+   * constant pieces joined once instead of concatenated per row.
+   */
+  readonly #beforePosition: string;
+  readonly #beforeKey: string;
+  readonly #beforeRow: string;
+  readonly #end: string;
   readonly #keyPrefix: string;
 
   constructor(source: string, database: string, schema: TableSchema, commitTime: Timestamp) {
@@ -32,8 +38,15 @@ export class SnapshotRowBuilder {
     this.#key = schema.primaryKey;
     this.#commitTime = commitTime;
     this.#keyOf = keyBuilder(schema.primaryKey);
-    this.#head = changeHeadJson('snapshot', { kind: 'postgres', name: source, database, schema: schema.schema, table: schema.table });
-    this.#commitTimeJson = valueToJson(commitTime);
+    // A sample envelope cut at the position, key and row gives the constant pieces; envelopeJson
+    // checks nothing per row, encoded.test.ts checks it against encodeEnvelope.
+    const head = changeHeadJson('snapshot', { kind: 'postgres', name: source, database, schema: schema.schema, table: schema.table });
+    const sample = changeJson(head, '\u0001', undefined, valueToJson(commitTime), '\u0002', 'null', '\u0003', schema.version);
+    const [a, b, c, d] = sample.split(/"\\u0001"|\u0002|\u0003/) as [string, string, string, string];
+    this.#beforePosition = a + '"';
+    this.#beforeKey = '"' + b;
+    this.#beforeRow = c;
+    this.#end = d;
     this.#keyPrefix = schema.schema + '.' + schema.table + ':';
   }
 
@@ -42,7 +55,8 @@ export class SnapshotRowBuilder {
    * `envelopeToJson(this.event(row, position))` (test/sources/postgres/snapshot/encoded.test.ts).
    */
   envelopeJson(rowJson: string, keyJson: string, position: string): string {
-    return changeJson(this.#head, position, undefined, this.#commitTimeJson, keyJson, 'null', rowJson, this.#schema.version);
+    // Positions are hex digits and '/': nothing to escape.
+    return this.#beforePosition + position + this.#beforeKey + keyJson + this.#beforeRow + rowJson + this.#end;
   }
 
   /** Encoded mode: the partition key of the row whose key JSON is given (`partitionKeyOf(event)`). */
