@@ -231,24 +231,33 @@ export class ReplicationConnection {
 
   /** Splits socket data into protocol messages (type byte, u32 length that counts itself, body). */
   #onData(chunk: Buffer): void {
-    let b = chunk;
+    let o = 0;
     if (this.#partialBytes > 0) {
-      // A message spans reads: collect until it is complete, then join once.
-      this.#partial.push(chunk);
+      // A message spans reads: collect until it is complete, then join just its bytes (the rest
+      // of this read is parsed in place).
+      const before = this.#partialBytes;
+      const parts = this.#partial;
+      parts.push(chunk);
       this.#partialBytes += chunk.length;
-      if (this.#partialNeed === 0 && this.#partialBytes >= 5) {
-        const head = Buffer.concat(this.#partial, this.#partialBytes);
-        this.#partial = [head];
-        this.#partialNeed = 1 + head.readUInt32BE(1);
+      if (this.#partialNeed === 0) {
+        if (this.#partialBytes < 5) return;
+        this.#partialNeed = 1 + byteAt(parts, 1) * 0x1000000 + byteAt(parts, 2) * 0x10000 + byteAt(parts, 3) * 0x100 + byteAt(parts, 4);
       }
-      if (this.#partialNeed === 0 || this.#partialBytes < this.#partialNeed) return;
-      b = this.#partial.length === 1 ? (this.#partial[0] as Buffer) : Buffer.concat(this.#partial, this.#partialBytes);
+      if (this.#partialBytes < this.#partialNeed) return;
+      o = this.#partialNeed - before;
+      parts[parts.length - 1] = chunk.subarray(0, o);
+      const message = Buffer.concat(parts, this.#partialNeed);
       this.#partial = [];
       this.#partialBytes = 0;
       this.#partialNeed = 0;
+      this.#parse(message, 0);
     }
+    this.#parse(chunk, o);
+  }
+
+  /** Handles the complete messages of `b` from `o` on; keeps an incomplete tail for the next read. */
+  #parse(b: Buffer, o: number): void {
     const n = b.length;
-    let o = 0;
     let ranges: number[] | undefined;
     let bytes = 0;
     while (n - o >= 5) {
@@ -350,6 +359,15 @@ export class ReplicationConnection {
     this.#waiter = undefined;
     w?.reject(this.#error);
   }
+}
+
+/** Byte `i` of the concatenation of `parts`. */
+function byteAt(parts: readonly Buffer[], i: number): number {
+  for (const p of parts) {
+    if (i < p.length) return p[i] as number;
+    i -= p.length;
+  }
+  return 0;
 }
 
 /** The subset of `pg`'s Connection used once streaming. */
