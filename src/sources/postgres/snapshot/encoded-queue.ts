@@ -24,6 +24,11 @@ export class EncodedQueue {
   #positions: string[] = [];
   #tables: string[] = [];
   #head = 0;
+  /**
+   * Most bytes queued at a take(): a new buffer gets at least that much room, so a full queue
+   * costs one allocation per batch instead of a chain of doublings that each copy the queue.
+   */
+  #peak = 0;
 
   /** Records queued. */
   get length(): number {
@@ -46,6 +51,7 @@ export class EncodedQueue {
     const h = this.#head;
     const m = Math.min(n, this.length);
     const from = this.#start;
+    if (this.#pos - from > this.#peak) this.#peak = this.#pos - from;
     const to = m === 0 ? from : (this.#ends[h + m - 1] as number);
     const ends = new Array<number>(m);
     for (let i = 0; i < m; i++) ends[i] = (this.#ends[h + i] as number) - from;
@@ -81,7 +87,7 @@ export class EncodedQueue {
   /** A new buffer with the queued bytes moved to its start (the old one may be in handed-out views). */
   #grow(need: number): void {
     const queued = this.#pos - this.#start;
-    const next = Buffer.allocUnsafe(Math.max(1 << 20, 2 * (queued + need)));
+    const next = Buffer.allocUnsafe(Math.max(1 << 20, 2 * (queued + need), this.#peak + need));
     this.#buf.copy(next, 0, this.#start, this.#pos);
     if (this.#head > 0) this.#dropTaken();
     for (let i = 0; i < this.#ends.length; i++) this.#ends[i] = (this.#ends[i] as number) - this.#start;
