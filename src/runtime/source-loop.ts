@@ -183,14 +183,21 @@ export class SourceLoop {
    * same relation it recorded the schema from (see encoded-events.ts).
    */
   async #handleEncoded(batch: SourceBatch, enc: EncodedEvents): Promise<{ readonly done: Promise<void> }> {
-    const all = this.#committed === null && this.#found.size === 0;
-    const puts: PutRecord[] = [];
+    // Positions increase within a batch: when the first is above the committed position and
+    // recovery found nothing, every record is fresh (no comparison per record).
+    const first = enc.positions[0];
+    const all = this.#found.size === 0 && (this.#committed === null || (first !== undefined && first !== '' && first > this.#committed));
+    const packed = all && enc.count > 0 && this.#d.log.appendPacked !== undefined;
+    // Nothing to drop and a log that takes packed records: no object or view per record.
+    const puts: PutRecord[] | undefined = packed ? undefined : [];
     const perTable = new Map<string, number>();
     let lastTable = '';
     let run = 0;
+    let kept = 0;
     for (let i = 0; i < enc.count; i++) {
       if (!all && !this.#isFresh(enc.positions[i] as string)) continue;
-      puts.push({ partitionKey: enc.partitionKeys[i] as string, data: encodedRecord(enc, i) });
+      puts?.push({ partitionKey: enc.partitionKeys[i] as string, data: encodedRecord(enc, i) });
+      kept++;
       // Tables come in runs (a transaction, a snapshot chunk): count runs, not every event.
       const t = enc.tables[i] as string;
       if (t !== lastTable && run > 0) {
@@ -201,10 +208,9 @@ export class SourceLoop {
       run++;
     }
     if (run > 0) perTable.set(lastTable, (perTable.get(lastTable) ?? 0) + run);
-    this.#countDuplicates(enc.count - puts.length);
+    this.#countDuplicates(enc.count - kept);
     await this.#schemas.record(batch.schemas);
-    // Nothing dropped: the packed records go to the log as they are (no object per record).
-    if (puts.length === enc.count && enc.count > 0 && this.#d.log.appendPacked !== undefined) return { done: this.#durablePacked(batch, enc, perTable) };
+    if (puts === undefined) return { done: this.#durablePacked(batch, enc, perTable) };
     return { done: this.#durable(batch, puts, perTable) };
   }
 
