@@ -514,7 +514,8 @@ export class PostgresSource implements Source {
 
   /** true when nothing is in flight: no open or streamed transaction, nothing unacknowledged. */
   #idle(): boolean {
-    return this.#tx === undefined && this.#streams.size === 0 && this.#replay === undefined && this.#completed.length === 0 && this.#conn?.queuedCount === 0;
+    const conn = this.#conn;
+    return this.#tx === undefined && this.#streams.size === 0 && this.#replay === undefined && this.#completed.length === 0 && conn !== undefined && conn.queuedCount === 0 && !conn.holding;
   }
 
   async #heartbeat(): Promise<void> {

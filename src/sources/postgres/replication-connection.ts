@@ -56,6 +56,7 @@ export class ReplicationConnection {
   readonly #queue: Received[] = [];
   #head = 0;
   #queuedCount = 0;
+  #holding = false;
   #queuedBytes = 0;
   #paused = false;
   #waiter: Waiter | undefined;
@@ -165,8 +166,20 @@ export class ReplicationConnection {
     });
   }
 
+  /**
+   * True from the moment a message is made current until the caller asks for the next one
+   * (`poll`/`next`): the caller may not have applied it yet. A message handed to a waiting
+   * `next()` becomes current inside the socket read, before the caller runs, and a keepalive
+   * later in the same read must not count the stream as idle (confirming its WAL end then
+   * would confirm the transaction that message begins before it is durable).
+   */
+  get holding(): boolean {
+    return this.#holding;
+  }
+
   /** Makes the next queued message current without waiting; false when none is queued. */
   poll(): boolean {
+    this.#holding = false;
     const q = this.#queue;
     while (this.#head < q.length) {
       const r = q[this.#head] as Received;
@@ -175,6 +188,7 @@ export class ReplicationConnection {
         this.from = r.ranges[r.next] as number;
         this.to = r.ranges[r.next + 1] as number;
         r.next += 2;
+        this.#holding = true;
         this.#queuedCount--;
         this.#queuedBytes -= this.to - this.from;
         if (this.#paused && this.#queuedBytes < MAX_QUEUED_BYTES / 2) {

@@ -101,3 +101,21 @@ test('CopyDone from the server ends the stream; queued messages are still handed
   assert.equal(await conn.next(), true);
   await assert.rejects(conn.next(), /ended the replication stream/);
 });
+
+test('a message handed to a waiting next() is held until the caller asks again, even when a keepalive follows in the same read', async () => {
+  const { conn, socket } = fakeConnection();
+  const seen: Array<{ walEnd: bigint; holding: boolean; queued: number }> = [];
+  conn.onKeepalive = (walEnd) => seen.push({ walEnd, holding: conn.holding, queued: conn.queuedCount });
+  const waiting = conn.next();
+  // A Begin arrives for the waiter, and in the same read a keepalive whose WAL end lies past
+  // that transaction's commit: the stream is not idle (the Begin is not applied yet).
+  socket.emit('data', Buffer.concat([xlogData(500n, Buffer.from('B-begin')), keepalive(900n, false)]));
+  assert.equal(await waiting, true);
+  assert.deepEqual(seen, [{ walEnd: 900n, holding: true, queued: 0 }]);
+  assert.equal(conn.current().toString(), 'B-begin');
+  // The caller applied it and asks for more: nothing held, so a later keepalive may count as idle.
+  assert.equal(conn.poll(), false);
+  assert.equal(conn.holding, false);
+  socket.emit('data', keepalive(950n, false));
+  assert.deepEqual(seen[1], { walEnd: 950n, holding: false, queued: 0 });
+});
