@@ -3,8 +3,10 @@
  * emitted as a delete of the old key followed by an insert of the new one (consecutive
  * positions), so each key's history stays on its own partition and in order.
  */
-import type { ChangeEvent, ChangeOp } from '../../core/change-event.ts';
-import type { Row, Timestamp } from '../../core/values.ts';
+import { changeHeadJson, changeJson, changePartitionKey, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
+import type { EncodedEventsBuilder } from '../../core/encoded-events.ts';
+import { valueToJson, type Row, type Timestamp } from '../../core/values.ts';
+import { readTupleJson, tupleJsonSupported } from './tuple-json.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
 import { fastTuple, keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
 import type { Latin1Text } from './column-readers.ts';
@@ -18,6 +20,8 @@ export interface TxContext {
   readonly commitTime: Timestamp;
   /** Index of the next event within the transaction. */
   index: number;
+  /** `valueToJson(commitTime)`, made by the first event written as a record. */
+  commitTimeJson?: string;
   /** `index >>> 8` that {@link blockPrefix} was made for (-1: none yet). */
   block: number;
   /** The position of event `block << 8` without its last two hex digits. */
@@ -110,6 +114,41 @@ export class ChangeBuilder {
       unchanged.length = 0;
     }
     out.push(this.#event(tag === 0x49 ? 'insert' : 'update', r, tx, key, null, row, u));
+    return true;
+  }
+
+  /**
+   * {@link buildRaw} writing the event straight as a stream record into `out` (see
+   * encoded-events.ts): the same bytes, key, position and table as the event `buildRaw` builds
+   * would encode to. Returns false (and writes nothing) when the message needs {@link build},
+   * or when the relation's rows cannot be written this way (see `tupleJsonSupported`).
+   */
+  buildRawJson(tag: number, r: RelationState, b: Buffer, o: number, tx: TxContext, out: EncodedEventsBuilder, text: Latin1Text): boolean {
+    const kind = b[o];
+    if (tag === 0x44 /* D */) {
+      if (kind !== 0x4b /* K */ && kind !== 0x4f /* O */) return false;
+    } else if (kind !== 0x4e /* N */) return false;
+    if (!r.captured) return true;
+    if (!tupleJsonSupported(r)) return false;
+    const unchanged = this.#unchanged;
+    const t = readTupleJson(r, b, o + 1, unchanged, text, tag === 0x44 && kind === 0x4b);
+    const op: ChangeOp = tag === 0x44 ? 'delete' : tag === 0x49 ? 'insert' : 'update';
+    const position = nextPosition(tx);
+    const ct = tx.commitTimeJson ??= valueToJson(tx.commitTime);
+    const head = changeHeadJson(op, { kind: 'postgres', name: this.#source, database: this.#database, schema: r.schemaName, table: r.table });
+    let json: string;
+    if (tag === 0x44) {
+      unchanged.length = 0;
+      json = changeJson(head, position, tx.xid, ct, t.key, t.row, 'null', r.schema.version);
+    } else {
+      let u: string[] | undefined;
+      if (unchanged.length > 0) {
+        u = unchanged.slice();
+        unchanged.length = 0;
+      }
+      json = changeJson(head, position, tx.xid, ct, t.key, 'null', t.row, r.schema.version, u);
+    }
+    out.add(json, changePartitionKey(r.schemaName, r.table, t.key), position, r.table);
     return true;
   }
 

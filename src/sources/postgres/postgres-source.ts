@@ -11,7 +11,8 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
-import type { ChangeEvent } from '../../core/change-event.ts';
+import { envelopeToJson, partitionKeyOf, type ChangeEvent } from '../../core/change-event.ts';
+import { EncodedEventsBuilder } from '../../core/encoded-events.ts';
 import type { ComponentContext, ComponentDescriptor } from '../../core/component.ts';
 import { crashPoint } from '../../core/crash.ts';
 import { ConnectionError, HydrantError } from '../../core/errors.ts';
@@ -215,15 +216,18 @@ export class PostgresSource implements Source {
     }
     const conn = this.#conn as ReplicationConnection;
     const events: ChangeEvent[] = [];
+    // Written straight as stream records when the runner takes them (no source-edge
+    // transforms) and no TOAST fetch needs the objects; see encoded-events.ts.
+    const enc = this.#ctx.encodedBatches === true && this.#toast === undefined ? this.#encoded : undefined;
     const max = this.#cfg.max_batch_events;
     let failed: unknown;
-    while (events.length < max) {
+    while (events.length + (enc?.count ?? 0) < max) {
       if (this.#replay !== undefined) {
-        this.#replayStep(events, max);
+        this.#replayStep(events, max - (enc?.count ?? 0));
         continue;
       }
       if (!conn.poll()) {
-        if (events.length > 0) break;
+        if (events.length + (enc?.count ?? 0) > 0) break;
         let got: boolean;
         try {
           got = await this.#wait(conn, signal);
@@ -233,7 +237,7 @@ export class PostgresSource implements Source {
         }
         if (!got) break;
       }
-      const pending = this.#handle(conn, events);
+      const pending = this.#handle(conn, events, enc);
       if (pending !== undefined) await pending;
     }
     if (failed !== undefined) {
@@ -244,9 +248,13 @@ export class PostgresSource implements Source {
     if (this.#toast !== undefined && events.some((e) => e.unchanged !== undefined)) await this.#toast.fill(events);
     crashPoint('postgres.batch_ready');
     // Only an empty batch asks the server where its WAL ends: one query per idle poll, none while busy.
-    const caughtUp = events.length === 0 && (await this.#caughtUp(true)) && this.#snapshot?.busy !== true;
+    const caughtUp = events.length === 0 && (enc?.count ?? 0) === 0 && (await this.#caughtUp(true)) && this.#snapshot?.busy !== true;
     const schemas = this.#schemas;
     this.#schemas = [];
+    if (enc !== undefined) {
+      flushObjects(events, enc);
+      if (enc.count > 0) return { events, encoded: enc.take(), ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
+    }
     return { events, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
   }
 
@@ -329,13 +337,23 @@ export class PostgresSource implements Source {
    * rest is decoded and may wait (a Relation message looks types up). The message is the
    * connection's current one, read in place.
    */
-  #handle(conn: ReplicationConnection, events: ChangeEvent[]): Promise<void> | undefined {
+  #handle(conn: ReplicationConnection, events: ChangeEvent[], enc: EncodedEventsBuilder | undefined): Promise<void> | undefined {
     const b = conn.buf;
     const s = conn.from;
     const tag = b[s];
     if (!this.#decoder.inStream) {
       if (tag === 0x49 /* I */ || tag === 0x55 /* U */ || tag === 0x44 /* D */) {
         const tx = this.#tx;
+        // As a record when nothing needs the event object: no resume filter pending, no
+        // snapshot window watching the changes (objects made earlier go first, in order).
+        if (tx !== undefined && enc !== undefined && this.#resume === undefined && this.#snapshot?.watching !== true) {
+          flushObjects(events, enc);
+          if (this.#builder.buildRawJson(tag, (this.#relations as Relations).get(b.readUInt32BE(s + 1)), b, s + 5, tx, enc, this.#text)) {
+            const last = enc.lastPosition;
+            if (last !== undefined) this.#emitted = last;
+            return undefined;
+          }
+        }
         if (tx !== undefined) {
           const start = events.length;
           if (this.#builder.buildRaw(tag, (this.#relations as Relations).get(b.readUInt32BE(s + 1)), b, s + 5, tx, events, this.#text)) {
@@ -477,6 +495,9 @@ export class PostgresSource implements Source {
     if (events.length > start) this.#emitted = (events[events.length - 1] as ChangeEvent).source.position;
   }
 
+  /** Builds the records of batches written as stream records (reused: `take` empties it). */
+  readonly #encoded = new EncodedEventsBuilder();
+
   /** A transaction ended; `pos` is its end position (index {@link END_OF_TX}). */
   #finishTx(pos: string, endLsn: bigint): void {
     if (endLsn > this.#seenEnd) this.#seenEnd = endLsn;
@@ -587,3 +608,12 @@ export const postgresSource: ComponentDescriptor<typeof postgresConfig, Source> 
   config: postgresConfig,
   create: (config: z.output<typeof postgresConfig>, ctx) => new PostgresSource(config, ctx),
 };
+
+/** Moves event objects into an encoded batch, in order (the object path's events between records). */
+function flushObjects(events: ChangeEvent[], enc: EncodedEventsBuilder): void {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as ChangeEvent;
+    enc.add(envelopeToJson(e), partitionKeyOf(e), e.source.position, e.source.table);
+  }
+  events.length = 0;
+}

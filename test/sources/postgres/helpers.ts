@@ -3,6 +3,8 @@
  * database per test, a component context without a stream log or lake (the tests play the
  * runner: they keep batches as "durable" and then ack), and a collector.
  */
+import { decodeEncodedEvents } from '../../../src/core/encoded-events.ts';
+import { batchSize } from '../../../src/sources/source.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
@@ -89,9 +91,11 @@ export async function collect(source: PostgresSource, state: StateStore, done: (
       c.schemas.push(...b.schemas);
     }
     for (const e of b.events) c.events.push(e as ChangeEvent);
+    // Batches written as stream records (ctx.encodedBatches) are read back as events.
+    if (b.encoded !== undefined) for (const e of decodeEncodedEvents(b.encoded)) c.events.push(e as ChangeEvent);
     c.position = b.position;
     await source.ack(b.position);
-    if (b.events.length === 0) {
+    if (batchSize(b) === 0) {
       if (++empty >= maxEmpty) throw new Error(`no more events after ${c.events.length}; position ${c.position}`);
     } else empty = 0;
   }

@@ -236,6 +236,11 @@ export class SnapshotEngine {
   }
 
   /** Changes the source just built (`events[from..]`): remembered while a window is open. */
+  /** True while a watermark window watches the change stream (its changes must be objects, see {@link observe}). */
+  get watching(): boolean {
+    return this.#window !== undefined;
+  }
+
   observe(events: readonly ChangeEvent[], from: number): void {
     this.#window?.observe(events, from);
   }
