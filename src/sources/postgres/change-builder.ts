@@ -3,7 +3,7 @@
  * emitted as a delete of the old key followed by an insert of the new one (consecutive
  * positions), so each key's history stays on its own partition and in order.
  */
-import { changeHeadJson, changeJson, changePartitionKey, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
+import { changeHeadJson, changePartitionKey, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
 import type { EncodedEventsBuilder } from '../../core/encoded-events.ts';
 import { valueToJson, type Row, type Timestamp } from '../../core/values.ts';
 import { readTupleJson, tupleJsonSupported } from './tuple-json.ts';
@@ -20,8 +20,8 @@ export interface TxContext {
   readonly commitTime: Timestamp;
   /** Index of the next event within the transaction. */
   index: number;
-  /** `valueToJson(commitTime)`, made by the first event written as a record. */
-  commitTimeJson?: string;
+  /** `","txId":…,"commitTime":…},"key":` of this transaction's records, made by the first one. */
+  jsonMid?: string;
   /** `index >>> 8` that {@link blockPrefix} was made for (-1: none yet). */
   block: number;
   /** The position of event `block << 8` without its last two hex digits. */
@@ -134,23 +134,39 @@ export class ChangeBuilder {
     const t = readTupleJson(r, b, o + 1, unchanged, text, tag === 0x44 && kind === 0x4b);
     const op: ChangeOp = tag === 0x44 ? 'delete' : tag === 0x49 ? 'insert' : 'update';
     const position = nextPosition(tx);
-    const ct = tx.commitTimeJson ??= valueToJson(tx.commitTime);
-    const head = changeHeadJson(op, { kind: 'postgres', name: this.#source, database: this.#database, schema: r.schemaName, table: r.table });
+    // The text around the values, as changeJson writes it: the head per relation and op, the
+    // transaction's part once per transaction. Positions are hex and '/', xids digits: they
+    // need no escaping.
+    const head = this.#heads(r)[op];
+    const mid = tx.jsonMid ??= '","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":';
     let json: string;
     if (tag === 0x44) {
       unchanged.length = 0;
-      json = changeJson(head, position, tx.xid, ct, t.key, t.row, 'null', r.schema.version);
+      json = head + position + mid + t.key + ',"before":' + t.row + ',"after":null,"schemaVersion":' + r.schema.version + '}';
     } else {
-      let u: string[] | undefined;
+      let tail = '}';
       if (unchanged.length > 0) {
-        u = unchanged.slice();
+        tail = ',"unchanged":' + JSON.stringify(unchanged) + '}';
         unchanged.length = 0;
       }
-      json = changeJson(head, position, tx.xid, ct, t.key, 'null', t.row, r.schema.version, u);
+      json = head + position + mid + t.key + ',"before":null,"after":' + t.row + ',"schemaVersion":' + r.schema.version + tail;
     }
     out.add(json, changePartitionKey(r.schemaName, r.table, t.key), position, r.table);
     return true;
   }
+
+  /** `changeHeadJson` per op of a relation, with the position's opening quote. */
+  #heads(r: RelationState): Record<'insert' | 'update' | 'delete', string> {
+    let h = this.#headCache.get(r);
+    if (h === undefined) {
+      const src = { kind: 'postgres', name: this.#source, database: this.#database, schema: r.schemaName, table: r.table };
+      h = { insert: changeHeadJson('insert', src) + '"', update: changeHeadJson('update', src) + '"', delete: changeHeadJson('delete', src) + '"' };
+      this.#headCache.set(r, h);
+    }
+    return h;
+  }
+
+  readonly #headCache = new WeakMap<RelationState, Record<'insert' | 'update' | 'delete', string>>();
 
   /** Scratch list of unchanged columns for {@link buildRaw} (copied only when not empty). */
   readonly #unchanged: string[] = [];
