@@ -94,7 +94,7 @@ export function columnReader(t: ResolvedType): ColumnReader {
   const p = t.parse;
   if (p === parseInt32) return readInt32;
   if (p === parseInt64) return readInt64;
-  if (p === parseNumeric) return (b, s, e, text) => new Decimal(text.own(b, s, e));
+  if (p === parseNumeric) return (b, s, e, text) => new Decimal(text.own(b, s, e), true);
   if (p === parseBool) return (b, s, e) => e - s === 1 && b[s] === 0x74;
   if (p === parseFloat) return (b, s, e, text) => Number(text.slice(b, s, e));
   if (p === parseTimestamptz) return timestampReader(true);

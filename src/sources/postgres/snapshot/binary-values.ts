@@ -36,7 +36,7 @@ const date: BinaryDecoder = (b, off) => {
 };
 
 /** numeric: ndigits, weight, sign, dscale, then base-10000 digits. Printed exactly as numeric_out does. */
-const numeric: BinaryDecoder = (b, off) => new Decimal(numericText(b, off));
+const numeric: BinaryDecoder = (b, off) => new Decimal(numericText(b, off), true);
 
 /** The text of a binary numeric (`NaN`, `Infinity`, `-Infinity` or `-?digits(.digits)?`), as numeric_out prints it. */
 export function numericText(b: Buffer, off: number): string {
