@@ -174,7 +174,7 @@ export class SourceLoop {
       const t = e.op === 'event' ? '' : e.source.table;
       perTable.set(t, (perTable.get(t) ?? 0) + 1);
     }
-    return { done: this.#durable(batch, puts, perTable) };
+    return { done: this.#durable(batch, puts.length > 0 ? () => this.#append(puts, perTable) : undefined) };
   }
 
   /**
@@ -210,19 +210,16 @@ export class SourceLoop {
     if (run > 0) perTable.set(lastTable, (perTable.get(lastTable) ?? 0) + run);
     this.#countDuplicates(enc.count - kept);
     await this.#schemas.record(batch.schemas);
-    if (puts === undefined) return { done: this.#durablePacked(batch, enc, perTable) };
-    return { done: this.#durable(batch, puts, perTable) };
+    if (puts === undefined) return { done: this.#durable(batch, () => this.#appendPacked(enc, perTable)) };
+    return { done: this.#durable(batch, puts.length > 0 ? () => this.#append(puts, perTable) : undefined) };
   }
 
-  /** {@link #durable} for a whole encoded batch, appended packed. */
-  async #durablePacked(batch: SourceBatch, enc: EncodedEvents, perTable: ReadonlyMap<string, number>): Promise<void> {
+  /** Appends a whole encoded batch packed (no object or view per record). */
+  async #appendPacked(enc: EncodedEvents, perTable: ReadonlyMap<string, number>): Promise<void> {
     const d = this.#d;
     const r = await (d.log.appendPacked as NonNullable<StreamLog['appendPacked']>)(d.stream, enc);
     for (const s of r.shards) this.#shards[s.shardId] = s.lastSequence;
     this.#countAppended(perTable, enc.bytes.byteLength);
-    crashPoint('runner.after-append-before-position');
-    const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
-    await this.#commitPosition(position);
   }
 
   /** Not yet in the stream: above the committed position and not found there by recovery. */
@@ -235,13 +232,13 @@ export class SourceLoop {
     if (n > 0) this.#d.metrics.inc('hydrant_source_duplicates_dropped_total', 'Events a source re-sent at or below its durable position (dropped, not appended again).', { source: this.#d.name }, n);
   }
 
-  /** Appends the records, then commits the batch's position. */
-  async #durable(batch: SourceBatch, puts: readonly PutRecord[], perTable: ReadonlyMap<string, number>): Promise<void> {
-    if (puts.length > 0) await this.#append(puts, perTable);
+  /** Runs `append` (undefined: nothing to append), then commits the batch's position. */
+  async #durable(batch: SourceBatch, append: (() => Promise<void>) | undefined): Promise<void> {
+    if (append !== undefined) await append();
     crashPoint('runner.after-append-before-position');
     // The committed position never moves backwards, even when a source re-sends old batches.
     const position = this.#committed !== null && batch.position < this.#committed ? this.#committed : batch.position;
-    if (position !== this.#committed || puts.length > 0) await this.#commitPosition(position);
+    if (position !== this.#committed || append !== undefined) await this.#commitPosition(position);
   }
 
   async #append(puts: readonly PutRecord[], perTable: ReadonlyMap<string, number>): Promise<void> {

@@ -10,7 +10,7 @@
  * latin1 string per receive buffer ({@link Latin1Text}); only values of 13 characters or more
  * make a string of their own (so that no value keeps a receive buffer's text alive).
  */
-import { Decimal, Timestamp, type Value } from '../../core/values.ts';
+import { daysFromCivil, Decimal, Timestamp, type Value } from '../../core/values.ts';
 import {
   parseBool, parseFloat, parseInt32, parseInt64, parseNumeric, parseString, parseTimestamp, parseTimestamptz, type TextParser,
 } from './type-parsers.ts';
@@ -195,14 +195,4 @@ function fastMicros(b: Buffer, s: number, e: number): number {
   }
   const micros = (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset) * 1_000_000 + frac;
   return Number.isSafeInteger(micros) ? micros : NaN;
-}
-
-/** Same as core's daysFromCivil (duplicated here so the hot path inlines it). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
 }
