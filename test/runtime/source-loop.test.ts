@@ -14,7 +14,7 @@ import { Workload } from '../../src/sources/generator/workload.ts';
 import type { Source, SourceBatch } from '../../src/sources/source.ts';
 import { EmbeddedStateStore } from '../../src/state/embedded/embedded-state-store.ts';
 import { EmbeddedStreamLog } from '../../src/stream/embedded/embedded-stream-log.ts';
-import type { ShardIterator } from '../../src/stream/stream-log.ts';
+import { readStream } from '../stream/stream-log-conformance.ts';
 
 const SEED = 1234;
 console.log(`source loop test seed=${SEED}`);
@@ -68,15 +68,7 @@ test('recovery after an append that reached only some shards: the missing record
     const loop = new SourceLoop({ name: 'shop', source, stream: 'changes', transforms: [], state, log, errors: new ErrorSink(new FsObjectStore(join(dir, 'lake')), silentLogger, metrics), logger: silentLogger, metrics, untilCaughtUp: true });
     await loop.run(new AbortController().signal);
     const seen: string[] = [];
-    for (const s of (await log.describeStream('changes')).shards) {
-      let from: ShardIterator = { type: 'TRIM_HORIZON' };
-      for (;;) {
-        const r = await log.read('changes', s.shardId, from, { maxRecords: 1000 });
-        for (const rec of r.records) seen.push(decodeEnvelope(rec.data).source.position);
-        if (r.records.length === 0 || r.next === null) break;
-        from = r.next;
-      }
-    }
+    for (const rec of await readStream(log, 'changes')) seen.push(decodeEnvelope(rec.data).source.position);
     assert.equal(seen.length, 300, 'every position once');
     assert.deepEqual(seen.sort(), events.map((e) => e.source.position));
   } finally {
@@ -109,15 +101,7 @@ test('recovery: records appended without a position commit are found; re-sent ev
     assert.equal(await state.get('sources/shop/position'), events[299]!.source.position);
     assert.equal(metrics.get('hydrant_source_duplicates_dropped_total', { source: 'shop' }), 170, 'the 100 committed events and the 70 found in the stream are dropped when re-sent');
     const seen: string[] = [];
-    for (const s of (await log.describeStream('changes')).shards) {
-      let from: ShardIterator = { type: 'TRIM_HORIZON' };
-      for (;;) {
-        const r = await log.read('changes', s.shardId, from, { maxRecords: 1000 });
-        for (const rec of r.records) seen.push(decodeEnvelope(rec.data).source.position);
-        if (r.records.length === 0 || r.next === null) break;
-        from = r.next;
-      }
-    }
+    for (const rec of await readStream(log, 'changes')) seen.push(decodeEnvelope(rec.data).source.position);
     assert.equal(seen.length, 300, 'no position appended twice');
     assert.deepEqual(seen.sort(), events.map((e) => e.source.position));
   } finally {
@@ -228,18 +212,10 @@ test('encoded batches: records go to the stream byte for byte; re-sent ones belo
     const loop = new SourceLoop({ name: 'shop', source, stream: 'changes', transforms: [], state, log, errors: new ErrorSink(new FsObjectStore(join(dir, 'lake')), silentLogger, metrics), logger: silentLogger, metrics, untilCaughtUp: true });
     await loop.run(new AbortController().signal);
     const seen = new Map<string, Uint8Array>();
-    for (const s of (await log.describeStream('changes')).shards) {
-      let from: ShardIterator = { type: 'TRIM_HORIZON' };
-      for (;;) {
-        const r = await log.read('changes', s.shardId, from, { maxRecords: 1000 });
-        for (const rec of r.records) {
-          const p = decodeEnvelope(rec.data).source.position;
-          assert.equal(seen.has(p), false, `position ${p} twice`);
-          seen.set(p, rec.data);
-        }
-        if (r.records.length === 0 || r.next === null) break;
-        from = r.next;
-      }
+    for (const rec of await readStream(log, 'changes')) {
+      const p = decodeEnvelope(rec.data).source.position;
+      assert.equal(seen.has(p), false, `position ${p} twice`);
+      seen.set(p, rec.data);
     }
     assert.equal(seen.size, 300, 'every position once');
     for (const e of events) assert.deepEqual(Buffer.from(seen.get(e.source.position)!), Buffer.from(encodeEnvelope(e)));

@@ -36,7 +36,8 @@ export async function readAll(log: StreamLog, stream: string, shardId: string, f
   }
 }
 
-async function readStream(log: StreamLog, stream: string): Promise<StreamRecord[]> {
+/** Every record of every shard of `stream`, shard by shard. */
+export async function readStream(log: StreamLog, stream: string): Promise<StreamRecord[]> {
   const out: StreamRecord[] = [];
   for (const s of (await log.describeStream(stream)).shards) out.push(...(await readAll(log, stream, s.shardId)));
   return out;

@@ -5,20 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../src/core/logger.ts';
 import { EmbeddedStreamLog, InvalidRecordError } from '../../../src/stream/embedded/embedded-stream-log.ts';
-import type { PackedRecords, ShardIterator, StreamLog } from '../../../src/stream/stream-log.ts';
+import type { PackedRecords, StreamLog } from '../../../src/stream/stream-log.ts';
+import { readAll } from '../stream-log-conformance.ts';
 
-async function readAll(log: StreamLog, stream: string): Promise<Map<string, Array<{ key: string; data: string; sequence: string }>>> {
+/** Per shard, its records as (key, data, sequence). */
+async function byShard(log: StreamLog, stream: string): Promise<Map<string, Array<{ key: string; data: string; sequence: string }>>> {
   const out = new Map<string, Array<{ key: string; data: string; sequence: string }>>();
   for (const s of (await log.describeStream(stream)).shards) {
-    const recs: Array<{ key: string; data: string; sequence: string }> = [];
-    let from: ShardIterator = { type: 'TRIM_HORIZON' };
-    for (;;) {
-      const r = await log.read(stream, s.shardId, from, { maxRecords: 500 });
-      for (const x of r.records) recs.push({ key: x.partitionKey, data: Buffer.from(x.data).toString('utf8'), sequence: x.sequence });
-      if (r.records.length === 0 || r.next === null) break;
-      from = r.next;
-    }
-    out.set(s.shardId, recs);
+    out.set(s.shardId, (await readAll(log, stream, s.shardId, { type: 'TRIM_HORIZON' }, 500)).map((x) => ({ key: x.partitionKey, data: Buffer.from(x.data).toString('utf8'), sequence: x.sequence })));
   }
   return out;
 }
@@ -46,7 +40,7 @@ for (const shards of [1, 3]) {
         assert.equal(res.shards.reduce((n, s) => n + s.count, 0), 300);
         for (const s of res.shards) assert.equal(BigInt(s.lastSequence) - BigInt(s.firstSequence) + 1n, BigInt(s.count));
       }
-      assert.deepEqual(await readAll(b, 's'), await readAll(a, 's'));
+      assert.deepEqual(await byShard(b, 's'), await byShard(a, 's'));
       assert.deepEqual(await b.appendPacked('s', pack([])), { shards: [] });
       await assert.rejects(b.appendPacked('s', pack([{ key: 'ok', data: 'x' }, { key: '', data: 'y' }])), InvalidRecordError);
     } finally {
