@@ -18,6 +18,7 @@
  * unservable instead of one record (see docs/stream.md).
  */
 import { crc32 } from './crc32.ts';
+import type { Slab, SlabPool } from './slab-pool.ts';
 import type { PackedRecords, PutRecord } from '../stream-log.ts';
 
 /** Length and checksum before each block body. */
@@ -34,6 +35,8 @@ export interface EncodedBatch {
   readonly buf: Buffer;
   /** Offsets of block starts within `buf`, and the first sequence of each. */
   readonly blocks: ReadonlyArray<{ readonly rel: number; readonly sequence: number }>;
+  /** The pool slab `buf` lies in (when encoded with a pool): release it once `buf` is written. */
+  readonly slab?: Slab;
 }
 
 /** The records of one batch as {@link encodeBatch} reads them: separate objects or one packed buffer. */
@@ -117,7 +120,7 @@ export class PackedView implements BatchView {
  * possible size (a key's UTF-16 code unit never needs more than 3 UTF-8 bytes), so the real
  * block is never above the bound.
  */
-export function encodeBatch(batch: readonly PutRecord[] | BatchView, firstSequence: number, arrival: number, blockBytes: number): EncodedBatch {
+export function encodeBatch(batch: readonly PutRecord[] | BatchView, firstSequence: number, arrival: number, blockBytes: number, pool?: SlabPool): EncodedBatch {
   const records: BatchView = Array.isArray(batch) ? new PutRecordsView(batch as readonly PutRecord[]) : (batch as BatchView);
   const n = records.count;
   // No block for no records: a block holds at least one (recovery treats an empty one as bad).
@@ -136,7 +139,9 @@ export function encodeBatch(batch: readonly PutRecord[] | BatchView, firstSequen
     inBlock += max;
     size += max;
   }
-  const { b, start } = carve(size);
+  const carved = pool?.carve(size);
+  const b = carved === undefined ? Buffer.allocUnsafe(size) : carved.slab.buf;
+  const start = carved === undefined ? 0 : carved.start;
   const blocks: Array<{ rel: number; sequence: number }> = [];
   let o = start;
   let from = 0;
@@ -147,33 +152,9 @@ export function encodeBatch(batch: readonly PutRecord[] | BatchView, firstSequen
     o = writeBlock(b, o, records, from, to, firstSequence + from, arrival);
     from = to;
   }
-  commit(b, o);
-  return { buf: b.subarray(start, o), blocks };
-}
-
-/** Bytes of one shared slab that batches are carved from. */
-const SLAB_BYTES = 4 << 20;
-let slab: Buffer | undefined;
-let slabUsed = 0;
-
-/**
- * Room for `size` bytes: the next free part of a shared slab (one 4 MiB allocation instead
- * of one ~100 KiB allocation per batch, which an append profile showed as ~25 ns per record),
- * or a buffer of its own for a batch larger than a quarter slab. A slab is freed by the
- * garbage collector once no batch carved from it is referenced (after its write).
- */
-function carve(size: number): { b: Buffer; start: number } {
-  if (size > SLAB_BYTES / 4) return { b: Buffer.allocUnsafeSlow(size), start: 0 };
-  if (slab === undefined || slabUsed + size > SLAB_BYTES) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  return { b: slab, start: slabUsed };
-}
-
-/** Marks a carved slab used up to `end` (the bytes really written, not the bound asked for). */
-function commit(b: Buffer, end: number): void {
-  if (b === slab) slabUsed = (end + 7) & ~7;
+  if (carved === undefined) return { buf: b.subarray(0, o), blocks };
+  pool?.commit(carved.slab, o);
+  return { buf: b.subarray(start, o), blocks, slab: carved.slab };
 }
 
 /** Writes records `[from, to)` as one block at `o`; returns the offset after it. */

@@ -13,6 +13,7 @@ import { HydrantError } from '../../core/errors.ts';
 import type { PutRecord } from '../stream-log.ts';
 import { encodeBatch, type BatchView } from './block-format.ts';
 import { GroupCommitTuner } from './group-commit-tuner.ts';
+import { appendSlabs, type Slab } from './slab-pool.ts';
 import type { Segment } from './segment.ts';
 
 const openP = promisify(open);
@@ -23,6 +24,8 @@ const closeP = promisify(closeCb);
 /** A batch encoded and waiting for its group's fsync. */
 interface PendingBatch {
   readonly buf: Buffer;
+  /** Where `buf` was carved from: released once written. */
+  slab: Slab | undefined;
   readonly firstSequence: number;
   readonly count: number;
   readonly arrival: number;
@@ -82,9 +85,9 @@ export class ShardWriter {
     this.#lastArrival = arrival;
     const firstSequence = this.#nextSequence;
     this.#nextSequence += count;
-    const { buf, blocks } = encodeBatch(records, firstSequence, arrival, this.#blockBytes);
+    const { buf, blocks, slab } = encodeBatch(records, firstSequence, arrival, this.#blockBytes, appendSlabs);
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ buf, firstSequence, count, arrival, points: blocks, resolve, reject });
+      this.#pending.push({ buf, slab, firstSequence, count, arrival, points: blocks, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }
@@ -119,6 +122,8 @@ export class ShardWriter {
         let written = (await writevP(fd, bufs, position)).bytesWritten;
         // Short writes are rare (full disk, signals); finish them from one joined buffer.
         while (written < total) written += (await writevP(fd, [Buffer.concat(bufs).subarray(written)], position + written)).bytesWritten;
+        // The kernel has the bytes: the slabs may take new batches while the fsync runs.
+        release(group);
         crashPoint('log.after-write-before-fsync');
         await fdatasyncP(fd);
         this.#host.countFsync();
@@ -147,6 +152,8 @@ export class ShardWriter {
         this.#tuner.flushed(started, records);
       } catch (err) {
         this.#failed = new ShardWriteError(this.#label, err);
+        release(group);
+        release(this.#pending);
         for (const b of [...group, ...this.#pending]) b.reject(this.#failed);
         this.#pending = [];
       }
@@ -165,5 +172,14 @@ export class ShardWriter {
   async close(): Promise<void> {
     if (this.#fd !== undefined) await closeP(this.#fd.fd);
     this.#fd = undefined;
+  }
+}
+
+/** Hands the batches' slab space back (once per batch: `slab` is cleared). */
+function release(group: PendingBatch[]): void {
+  for (const b of group) {
+    if (b.slab === undefined) continue;
+    appendSlabs.release(b.slab);
+    b.slab = undefined;
   }
 }
