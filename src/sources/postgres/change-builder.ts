@@ -3,10 +3,10 @@
  * emitted as a delete of the old key followed by an insert of the new one (consecutive
  * positions), so each key's history stays on its own partition and in order.
  */
-import { changeHeadJson, changePartitionKey, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
+import { changeHeadJson, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
 import type { EncodedEventsBuilder } from '../../core/encoded-events.ts';
 import { valueToJson, type Row, type Timestamp } from '../../core/values.ts';
-import { readTupleJson, tupleJsonSupported } from './tuple-json.ts';
+import { TupleRecordWriter, tupleRecordSupported } from './tuple-record.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
 import { fastTuple, keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
 import type { Latin1Text } from './column-readers.ts';
@@ -20,8 +20,8 @@ export interface TxContext {
   readonly commitTime: Timestamp;
   /** Index of the next event within the transaction. */
   index: number;
-  /** `","txId":…,"commitTime":…},"key":` of this transaction's records, made by the first one. */
-  jsonMid?: string;
+  /** `","txId":…,"commitTime":…},"key":` of this transaction's records (UTF-8), made by the first one. */
+  recordMid?: Buffer;
   /** `index >>> 8` that {@link blockPrefix} was made for (-1: none yet). */
   block: number;
   /** The position of event `block << 8` without its last two hex digits. */
@@ -32,6 +32,9 @@ export interface TxContext {
 export function txContext(prefix: string, xid: number, commitTime: Timestamp): TxContext {
   return { prefix, xid: String(xid), commitTime, index: 0, block: -1, blockPrefix: '' };
 }
+
+const BEFORE = Buffer.from(',"before":');
+const BEFORE_NULL_AFTER = Buffer.from(',"before":null,"after":');
 
 /** The next event's position in `tx` (one string concatenation for most events). */
 function nextPosition(tx: TxContext): string {
@@ -129,44 +132,59 @@ export class ChangeBuilder {
       if (kind !== 0x4b /* K */ && kind !== 0x4f /* O */) return false;
     } else if (kind !== 0x4e /* N */) return false;
     if (!r.captured) return true;
-    if (!tupleJsonSupported(r)) return false;
+    if (!tupleRecordSupported(r)) return false;
     const unchanged = this.#unchanged;
-    const t = readTupleJson(r, b, o + 1, unchanged, text, tag === 0x44 && kind === 0x4b);
+    const t = this.#tuple;
+    t.scan(r, b, o + 1, unchanged);
     const op: ChangeOp = tag === 0x44 ? 'delete' : tag === 0x49 ? 'insert' : 'update';
     const position = nextPosition(tx);
-    // The text around the values, as changeJson writes it: the head per relation and op, the
+    // The bytes around the values, as changeJson writes them: the head per relation and op, the
     // transaction's part once per transaction. Positions are hex and '/', xids digits: they
     // need no escaping.
-    const head = this.#heads(r)[op];
-    const mid = tx.jsonMid ??= '","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":';
-    let json: string;
-    if (tag === 0x44) {
-      unchanged.length = 0;
-      json = head + position + mid + t.key + ',"before":' + t.row + ',"after":null,"schemaVersion":' + r.schema.version + '}';
-    } else {
-      let tail = '}';
-      if (unchanged.length > 0) {
-        tail = ',"unchanged":' + JSON.stringify(unchanged) + '}';
+    try {
+      out.bytes(this.#heads(r)[op]);
+      out.text(position);
+      out.bytes(tx.recordMid ??= Buffer.from('","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":', 'utf8'));
+      const key = t.writeKey(text, out);
+      if (tag === 0x44) {
         unchanged.length = 0;
+        out.bytes(BEFORE);
+        t.writeRow(text, out, kind === 0x4b);
+        out.text(',"after":null,"schemaVersion":' + r.schema.version + '}');
+      } else {
+        out.bytes(BEFORE_NULL_AFTER);
+        t.writeRow(text, out, false);
+        let tail = ',"schemaVersion":' + r.schema.version + '}';
+        if (unchanged.length > 0) {
+          tail = ',"schemaVersion":' + r.schema.version + ',"unchanged":' + JSON.stringify(unchanged) + '}';
+          unchanged.length = 0;
+        }
+        out.text(tail);
       }
-      json = head + position + mid + t.key + ',"before":null,"after":' + t.row + ',"schemaVersion":' + r.schema.version + tail;
+      out.end(key, position, r.table);
+    } catch (err) {
+      // Nothing half-written stays in the batch.
+      out.abandon();
+      unchanged.length = 0;
+      throw err;
     }
-    out.add(json, changePartitionKey(r.schemaName, r.table, t.key), position, r.table);
     return true;
   }
 
-  /** `changeHeadJson` per op of a relation, with the position's opening quote. */
-  #heads(r: RelationState): Record<'insert' | 'update' | 'delete', string> {
+  /** `changeHeadJson` per op of a relation, with the position's opening quote, as UTF-8. */
+  #heads(r: RelationState): Record<'insert' | 'update' | 'delete', Buffer> {
     let h = this.#headCache.get(r);
     if (h === undefined) {
       const src = { kind: 'postgres', name: this.#source, database: this.#database, schema: r.schemaName, table: r.table };
-      h = { insert: changeHeadJson('insert', src) + '"', update: changeHeadJson('update', src) + '"', delete: changeHeadJson('delete', src) + '"' };
+      const head = (op: ChangeOp): Buffer => Buffer.from(changeHeadJson(op, src) + '"', 'utf8');
+      h = { insert: head('insert'), update: head('update'), delete: head('delete') };
       this.#headCache.set(r, h);
     }
     return h;
   }
 
-  readonly #headCache = new WeakMap<RelationState, Record<'insert' | 'update' | 'delete', string>>();
+  readonly #headCache = new WeakMap<RelationState, Record<'insert' | 'update' | 'delete', Buffer>>();
+  readonly #tuple = new TupleRecordWriter();
 
   /** Scratch list of unchanged columns for {@link buildRaw} (copied only when not empty). */
   readonly #unchanged: string[] = [];

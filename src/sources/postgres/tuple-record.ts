@@ -1,0 +1,280 @@
+/**
+ * A pgoutput tuple written as the key and row JSON of a stream record, byte by byte, straight
+ * into the batch being built (`EncodedEventsBuilder`'s in-place writing): the same bytes as
+ * `valueToJson` of the key and row the object path builds, without a string per value or per
+ * record.
+ *
+ * Why: writing the record as one concatenated string cost, per ~400-byte record, ~1.3 µs to
+ * flatten and encode the rope, ~1.5 µs to build its pieces, and a share of the GC for them
+ * (profile of the durable large-transaction drain, docs/benchmarks.md "postgres"). Most values
+ * are copied as they are: integers, numerics and plain ASCII text are already (or are wrapped
+ * into) their JSON; timestamps are converted once per distinct text per column. Any other value,
+ * and any text that needs escaping or is not ASCII, goes through its {@link ColumnJson} string,
+ * so nothing is written differently from the object path (test/sources/postgres/encoded.test.ts
+ * compares both byte for byte).
+ */
+import type { EncodedEventsBuilder } from '../../core/encoded-events.ts';
+import { CodecError } from '../../core/errors.ts';
+import { quoteKey } from '../../core/values.ts';
+import type { Latin1Text } from './column-readers.ts';
+import type { RelationState } from './relations.ts';
+import { columnJsonFor, tupleJsonSupported, type ColumnJson } from './tuple-json.ts';
+import { parseBool, parseInt32, parseInt64, parseNumeric, parseString, parseTimestamp, parseTimestamptz, type TextParser } from './type-parsers.ts';
+
+/** Writes the value JSON of one text-format column value (bytes `s..e` of `b`) at `out.at`. */
+export type ColumnWriter = (b: Buffer, s: number, e: number, text: Latin1Text, out: EncodedEventsBuilder) => void;
+
+const I_OPEN = Buffer.from('{"$i":"');
+const N_OPEN = Buffer.from('{"$n":"');
+const STR_CLOSE = Buffer.from('"}');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+
+/** Copies bytes `s..e` of `b` to `out.at` (a JS loop: values are short, a native copy costs more). */
+function copy(b: Buffer, s: number, e: number, out: EncodedEventsBuilder): void {
+  const d = out.room(e - s);
+  let o = out.at;
+  for (let i = s; i < e; i++) d[o++] = b[i] as number;
+  out.at = o;
+}
+
+/** Copies the small constant `c` to `out.at`. */
+function put(c: Uint8Array, out: EncodedEventsBuilder): void {
+  const d = out.room(c.length);
+  let o = out.at;
+  for (let i = 0; i < c.length; i++) d[o++] = c[i] as number;
+  out.at = o;
+}
+
+/**
+ * The writer for a column parsed by `parse` (its string writer `json`, used for everything the
+ * byte paths do not cover). Each column gets its own (the timestamp writer remembers its last value).
+ */
+export function columnWriterFor(parse: TextParser, json: ColumnJson): ColumnWriter {
+  switch (parse) {
+    case parseInt32:
+      // int4/int2 output is plain digits with an optional '-': its JSON as it is.
+      return (b, s, e, _text, out) => copy(b, s, e, out);
+    case parseInt64:
+      return (b, s, e, _text, out) => {
+        put(I_OPEN, out);
+        copy(b, s, e, out);
+        put(STR_CLOSE, out);
+      };
+    case parseNumeric:
+      return (b, s, e, _text, out) => {
+        put(N_OPEN, out);
+        copy(b, s, e, out);
+        put(STR_CLOSE, out);
+      };
+    case parseBool:
+      return (b, s, e, _text, out) => put(e - s === 1 && b[s] === 0x74 ? TRUE : FALSE, out);
+    case parseString:
+      return (b, s, e, text, out) => {
+        // Printable ASCII other than '"' and '\' is its own JSON string content.
+        for (let i = s; i < e; i++) {
+          const c = b[i] as number;
+          if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+            out.text(json(b, s, e, text));
+            return;
+          }
+        }
+        const d = out.room(e - s + 2);
+        let o = out.at;
+        d[o++] = 0x22;
+        for (let i = s; i < e; i++) d[o++] = b[i] as number;
+        d[o++] = 0x22;
+        out.at = o;
+      };
+    case parseTimestamp:
+    case parseTimestamptz:
+      return timestampWriter(json);
+    default:
+      return (b, s, e, text, out) => out.text(json(b, s, e, text));
+  }
+}
+
+/**
+ * Timestamps of one column often repeat (`now()` is a transaction's start): remember the last
+ * text's bytes and its JSON, and copy the JSON when the next value has the same bytes.
+ */
+function timestampWriter(json: ColumnJson): ColumnWriter {
+  const last = Buffer.alloc(64);
+  let lastLen = -1;
+  let lastJson: Buffer = Buffer.alloc(0);
+  return (b, s, e, text, out) => {
+    const n = e - s;
+    if (n === lastLen) {
+      let i = 0;
+      while (i < n && b[s + i] === last[i]) i++;
+      if (i === n) return put(lastJson, out);
+    }
+    const j = json(b, s, e, text);
+    if (n <= last.length) {
+      b.copy(last, 0, s, e);
+      lastLen = n;
+      lastJson = Buffer.from(j, 'utf8');
+    }
+    out.text(j);
+  };
+}
+
+/** Per relation: each captured column's writer, each column's quoted name with its colon. */
+interface RelationRecord {
+  readonly writers: readonly (ColumnWriter | undefined)[];
+  readonly names: readonly Uint8Array[];
+  /** `changePartitionKey(schema, table, '')`: the key JSON follows. */
+  readonly keyPrefix: string;
+}
+
+const byRelation = new WeakMap<RelationState, RelationRecord>();
+
+function relationRecord(rel: RelationState): RelationRecord {
+  let r = byRelation.get(rel);
+  if (r === undefined) {
+    r = {
+      writers: rel.columns.map((c) => (c.captured ? columnWriterFor(c.parse, columnJsonFor(c.parse, c.read)) : undefined)),
+      names: rel.columns.map((c) => Buffer.from(quoteKey(c.name) + ':', 'utf8')),
+      keyPrefix: rel.schemaName + '.' + rel.table + ':',
+    };
+    byRelation.set(rel, r);
+  }
+  return r;
+}
+
+/** True when {@link TupleRecordWriter} can write this relation's rows (same rule as the text writer). */
+export const tupleRecordSupported = tupleJsonSupported;
+
+/** Where each column's value lies in the scanned tuple: kind byte ('t', 'n', 'u') and bounds. */
+let kinds = new Uint8Array(64);
+let starts = new Int32Array(64);
+let ends = new Int32Array(64);
+
+/**
+ * Writes the key and row JSON of one pgoutput tuple. {@link scan} first, then {@link writeKey}
+ * and {@link writeRow} in the order the record needs them (the key comes before the row).
+ */
+export class TupleRecordWriter {
+  #rel: RelationState | undefined;
+  #r: RelationRecord | undefined;
+  #b: Buffer = Buffer.alloc(0);
+  #n = 0;
+
+  /**
+   * Reads the TupleData at `o` of `b` (relation `rel`): records where each value lies and pushes
+   * the names of unchanged TOAST columns to `unchanged`. Returns the offset after the tuple.
+   */
+  scan(rel: RelationState, b: Buffer, o: number, unchanged: string[]): number {
+    const r = relationRecord(rel);
+    this.#rel = rel;
+    this.#r = r;
+    this.#b = b;
+    const n = (b[o] as number) * 256 + (b[o + 1] as number);
+    o += 2;
+    if (kinds.length < n) {
+      kinds = new Uint8Array(n);
+      starts = new Int32Array(n);
+      ends = new Int32Array(n);
+    }
+    const cols = rel.columns;
+    for (let i = 0; i < n; i++) {
+      const k = b[o++] as number;
+      kinds[i] = k;
+      if (k === 0x74 /* t */) {
+        const len = (b[o] as number) * 0x1000000 + (((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number));
+        o += 4;
+        starts[i] = o;
+        ends[i] = o + len;
+        o += len;
+      } else if (k === 0x75 /* u */) {
+        if (r.writers[i] !== undefined) unchanged.push((cols[i] as { name: string }).name);
+      } else if (k !== 0x6e /* n */) throw new CodecError(`unsupported pgoutput tuple column kind ${JSON.stringify(String.fromCharCode(k))}: Hydrant requests text format`);
+    }
+    this.#n = n;
+    return o;
+  }
+
+  /** True when column `i` has a value in the row JSON (captured, and sent or NULL). */
+  #present(i: number): boolean {
+    return i < this.#n && (this.#r as RelationRecord).writers[i] !== undefined && kinds[i] !== 0x75;
+  }
+
+  /** Writes the value JSON of column `i` (present) at `out.at`. */
+  #value(i: number, text: Latin1Text, out: EncodedEventsBuilder): void {
+    if (kinds[i] === 0x6e) return put(NULL, out);
+    try {
+      ((this.#r as RelationRecord).writers[i] as ColumnWriter)(this.#b, starts[i] as number, ends[i] as number, text, out);
+    } catch (err) {
+      const rel = this.#rel as RelationState;
+      throw new CodecError(`${rel.schemaName}.${rel.table}.${(rel.columns[i] as { name: string }).name}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Writes the key JSON (key columns in key order; an absent value is `null`) and returns it
+   * as the partition key (`changePartitionKey` of the same key JSON).
+   */
+  writeKey(text: Latin1Text, out: EncodedEventsBuilder): string {
+    const rel = this.#rel as RelationState;
+    const r = this.#r as RelationRecord;
+    const start = out.at;
+    put(OPEN, out);
+    let first = true;
+    for (const i of rel.keyIndexes) {
+      if (rel.columns[i] === undefined) continue;
+      if (!first) put(COMMA, out);
+      first = false;
+      put(r.names[i] as Uint8Array, out);
+      if (this.#present(i)) this.#value(i, text, out);
+      else put(NULL, out);
+    }
+    put(CLOSE, out);
+    return r.keyPrefix + keyText(out.buf, start, out.at);
+  }
+
+  /**
+   * Writes the row JSON: every present column in column order, or with `keyOnly` (a delete's
+   * old-key tuple) the present key columns in key order.
+   */
+  writeRow(text: Latin1Text, out: EncodedEventsBuilder, keyOnly: boolean): void {
+    const rel = this.#rel as RelationState;
+    const r = this.#r as RelationRecord;
+    put(OPEN, out);
+    let first = true;
+    if (keyOnly) {
+      for (const i of rel.keyIndexes) {
+        if (rel.columns[i] === undefined || !this.#present(i)) continue;
+        if (!first) put(COMMA, out);
+        first = false;
+        put(r.names[i] as Uint8Array, out);
+        this.#value(i, text, out);
+      }
+    } else {
+      for (let i = 0; i < this.#n; i++) {
+        if (!this.#present(i)) continue;
+        if (!first) put(COMMA, out);
+        first = false;
+        put(r.names[i] as Uint8Array, out);
+        this.#value(i, text, out);
+      }
+    }
+    put(CLOSE, out);
+  }
+}
+
+const OPEN = Buffer.from('{');
+const CLOSE = Buffer.from('}');
+const COMMA = Buffer.from(',');
+
+/** Buffer's native slices (what `toString` calls after checking its arguments). Not in Node's types. */
+interface NativeSlices {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Bytes `s..e` of `b` (UTF-8) as a string: latin1 (cheaper) when they are all ASCII. */
+function keyText(b: Buffer, s: number, e: number): string {
+  for (let i = s; i < e; i++) if ((b[i] as number) >= 0x80) return (b as unknown as NativeSlices).utf8Slice(s, e);
+  return (b as unknown as NativeSlices).latin1Slice(s, e);
+}
