@@ -56,6 +56,8 @@ export interface DrainOptions {
   readonly durable: boolean;
   /** Source config keys beyond host, port, user, database `bench` and publication `hydrant_pub`. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** Shards of the stream (2 unless given). */
+  readonly shards?: number;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function drainPostgres(s: PostgresServer, options: DrainOptions): P
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const log = new EmbeddedStreamLog({ dataDir, logger: silentLogger, retentionIntervalMs: 0 });
-  await log.ensureStream('changes', { shards: 2 });
+  await log.ensureStream('changes', { shards: options.shards ?? 2 });
   const state = durable ? await EmbeddedStateStore.open({ dataDir, logger: silentLogger }) : new MemoryStateStore();
   const metrics = new Metrics();
   const ctx: ComponentContext = { name, pipeline: 'bench', dataDir, state, log, lake: {} as ObjectStore, logger: silentLogger, metrics, encodedBatches: true };

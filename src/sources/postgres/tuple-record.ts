@@ -31,20 +31,29 @@ const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
 
-/** Copies bytes `s..e` of `b` to `out.at` (a JS loop: values are short, a native copy costs more). */
+/**
+ * Copies bytes `s..e` of `b` to `out.at`. Byte loops cost ~3-6 ns per byte on the machines
+ * measured and a native copy ~100-150 ns per call: short values are looped, long ones copied.
+ */
 function copy(b: Buffer, s: number, e: number, out: EncodedEventsBuilder): void {
-  const d = out.room(e - s);
+  const n = e - s;
   let o = out.at;
-  for (let i = s; i < e; i++) d[o++] = b[i] as number;
-  out.at = o;
+  if (o + n > out.buf.length) out.room(n);
+  const d = out.buf;
+  if (n > 24) b.copy(d, o, s, e);
+  else for (let i = s; i < e; i++) d[o++] = b[i] as number;
+  out.at = out.at + n;
 }
 
-/** Copies the small constant `c` to `out.at`. */
+/** Copies the constant `c` to `out.at` (looped when short, like {@link copy}). */
 function put(c: Uint8Array, out: EncodedEventsBuilder): void {
-  const d = out.room(c.length);
+  const n = c.length;
   let o = out.at;
-  for (let i = 0; i < c.length; i++) d[o++] = c[i] as number;
-  out.at = o;
+  if (o + n > out.buf.length) out.room(n);
+  const d = out.buf;
+  if (n > 24) d.set(c, o);
+  else for (let i = 0; i < n; i++) d[o++] = c[i] as number;
+  out.at = out.at + n;
 }
 
 /**
@@ -72,18 +81,22 @@ export function columnWriterFor(parse: TextParser, json: ColumnJson): ColumnWrit
       return (b, s, e, _text, out) => put(e - s === 1 && b[s] === 0x74 ? TRUE : FALSE, out);
     case parseString:
       return (b, s, e, text, out) => {
-        // Printable ASCII other than '"' and '\' is its own JSON string content.
+        // Printable ASCII other than '"' and '\' is its own JSON string content: copy it while
+        // checking, and start over through the string writer at the first byte that is not.
+        const start = out.at;
+        if (start + e - s + 2 > out.buf.length) out.room(e - s + 2);
+        const d = out.buf;
+        let o = start;
+        d[o++] = 0x22;
         for (let i = s; i < e; i++) {
           const c = b[i] as number;
           if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+            out.at = start;
             out.text(json(b, s, e, text));
             return;
           }
+          d[o++] = c;
         }
-        const d = out.room(e - s + 2);
-        let o = out.at;
-        d[o++] = 0x22;
-        for (let i = s; i < e; i++) d[o++] = b[i] as number;
         d[o++] = 0x22;
         out.at = o;
       };
@@ -124,6 +137,8 @@ function timestampWriter(json: ColumnJson): ColumnWriter {
 interface RelationRecord {
   readonly writers: readonly (ColumnWriter | undefined)[];
   readonly names: readonly Uint8Array[];
+  /** `,` and the quoted name with its colon: a column after the first. */
+  readonly leads: readonly Uint8Array[];
   /** `changePartitionKey(schema, table, '')`: the key JSON follows. */
   readonly keyPrefix: string;
 }
@@ -136,6 +151,7 @@ function relationRecord(rel: RelationState): RelationRecord {
     r = {
       writers: rel.columns.map((c) => (c.captured ? columnWriterFor(c.parse, columnJsonFor(c.parse, c.read)) : undefined)),
       names: rel.columns.map((c) => Buffer.from(quoteKey(c.name) + ':', 'utf8')),
+      leads: rel.columns.map((c) => Buffer.from(',' + quoteKey(c.name) + ':', 'utf8')),
       keyPrefix: rel.schemaName + '.' + rel.table + ':',
     };
     byRelation.set(rel, r);
@@ -223,9 +239,8 @@ export class TupleRecordWriter {
     let first = true;
     for (const i of rel.keyIndexes) {
       if (rel.columns[i] === undefined) continue;
-      if (!first) put(COMMA, out);
+      put((first ? r.names[i] : r.leads[i]) as Uint8Array, out);
       first = false;
-      put(r.names[i] as Uint8Array, out);
       if (this.#present(i)) this.#value(i, text, out);
       else put(NULL, out);
     }
@@ -245,17 +260,15 @@ export class TupleRecordWriter {
     if (keyOnly) {
       for (const i of rel.keyIndexes) {
         if (rel.columns[i] === undefined || !this.#present(i)) continue;
-        if (!first) put(COMMA, out);
+        put((first ? r.names[i] : r.leads[i]) as Uint8Array, out);
         first = false;
-        put(r.names[i] as Uint8Array, out);
         this.#value(i, text, out);
       }
     } else {
       for (let i = 0; i < this.#n; i++) {
         if (!this.#present(i)) continue;
-        if (!first) put(COMMA, out);
+        put((first ? r.names[i] : r.leads[i]) as Uint8Array, out);
         first = false;
-        put(r.names[i] as Uint8Array, out);
         this.#value(i, text, out);
       }
     }
@@ -265,7 +278,6 @@ export class TupleRecordWriter {
 
 const OPEN = Buffer.from('{');
 const CLOSE = Buffer.from('}');
-const COMMA = Buffer.from(',');
 
 /** Buffer's native slices (what `toString` calls after checking its arguments). Not in Node's types. */
 interface NativeSlices {
