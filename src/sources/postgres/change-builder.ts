@@ -33,6 +33,19 @@ export function txContext(prefix: string, xid: number, commitTime: Timestamp): T
   return { prefix, xid: String(xid), commitTime, index: 0, block: -1, blockPrefix: '' };
 }
 
+/**
+ * The bytes of a relation's records that are the same for every change: the head per op (up to
+ * the position's opening quote) and the tails after the row (a relation's schema version is
+ * fixed: a new version comes with a new RelationState).
+ */
+interface RecordParts {
+  readonly insert: Buffer;
+  readonly update: Buffer;
+  readonly delete: Buffer;
+  readonly tail: Buffer;
+  readonly deleteTail: Buffer;
+}
+
 const BEFORE = Buffer.from(',"before":');
 const BEFORE_NULL_AFTER = Buffer.from(',"before":null,"after":');
 
@@ -142,7 +155,8 @@ export class ChangeBuilder {
     // transaction's part once per transaction. Positions are hex and '/', xids digits: they
     // need no escaping.
     try {
-      out.bytes(this.#heads(r)[op]);
+      const h = this.#heads(r);
+      out.bytes(h[op]);
       out.text(position);
       out.bytes(tx.recordMid ??= Buffer.from('","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":', 'utf8'));
       const key = t.writeKey(text, out);
@@ -150,16 +164,14 @@ export class ChangeBuilder {
         unchanged.length = 0;
         out.bytes(BEFORE);
         t.writeRow(text, out, kind === 0x4b);
-        out.text(',"after":null,"schemaVersion":' + r.schema.version + '}');
+        out.bytes(h.deleteTail);
       } else {
         out.bytes(BEFORE_NULL_AFTER);
         t.writeRow(text, out, false);
-        let tail = ',"schemaVersion":' + r.schema.version + '}';
         if (unchanged.length > 0) {
-          tail = ',"schemaVersion":' + r.schema.version + ',"unchanged":' + JSON.stringify(unchanged) + '}';
+          out.text(',"schemaVersion":' + r.schema.version + ',"unchanged":' + JSON.stringify(unchanged) + '}');
           unchanged.length = 0;
-        }
-        out.text(tail);
+        } else out.bytes(h.tail);
       }
       out.end(key, position, r.table);
     } catch (err) {
@@ -171,19 +183,28 @@ export class ChangeBuilder {
     return true;
   }
 
-  /** `changeHeadJson` per op of a relation, with the position's opening quote, as UTF-8. */
-  #heads(r: RelationState): Record<'insert' | 'update' | 'delete', Buffer> {
+  /** The constant parts of a relation's records (the last relation's kept at hand: changes come in runs). */
+  #heads(r: RelationState): RecordParts {
+    if (r === this.#lastRel) return this.#lastParts as RecordParts;
     let h = this.#headCache.get(r);
     if (h === undefined) {
       const src = { kind: 'postgres', name: this.#source, database: this.#database, schema: r.schemaName, table: r.table };
       const head = (op: ChangeOp): Buffer => Buffer.from(changeHeadJson(op, src) + '"', 'utf8');
-      h = { insert: head('insert'), update: head('update'), delete: head('delete') };
+      h = {
+        insert: head('insert'), update: head('update'), delete: head('delete'),
+        tail: Buffer.from(',"schemaVersion":' + r.schema.version + '}'),
+        deleteTail: Buffer.from(',"after":null,"schemaVersion":' + r.schema.version + '}'),
+      };
       this.#headCache.set(r, h);
     }
+    this.#lastRel = r;
+    this.#lastParts = h;
     return h;
   }
 
-  readonly #headCache = new WeakMap<RelationState, Record<'insert' | 'update' | 'delete', Buffer>>();
+  readonly #headCache = new WeakMap<RelationState, RecordParts>();
+  #lastRel: RelationState | undefined;
+  #lastParts: RecordParts | undefined;
   readonly #tuple = new TupleRecordWriter();
 
   /** Scratch list of unchanged columns for {@link buildRaw} (copied only when not empty). */

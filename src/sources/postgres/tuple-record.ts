@@ -182,7 +182,7 @@ export class TupleRecordWriter {
    * the names of unchanged TOAST columns to `unchanged`. Returns the offset after the tuple.
    */
   scan(rel: RelationState, b: Buffer, o: number, unchanged: string[]): number {
-    const r = relationRecord(rel);
+    const r = rel === this.#rel ? (this.#r as RelationRecord) : relationRecord(rel);
     this.#rel = rel;
     this.#r = r;
     this.#b = b;
