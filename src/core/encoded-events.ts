@@ -53,6 +53,8 @@ export class EncodedEventsBuilder {
   #keys: string[] = [];
   #positions: string[] = [];
   #tables: string[] = [];
+  /** Buffers of handed-out batches the owner gave back ({@link recycle}): reused by {@link take}. */
+  #free: ArrayBuffer[] = [];
 
   constructor(initialBytes = 1 << 20) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -153,13 +155,29 @@ export class EncodedEventsBuilder {
    */
   take(): EncodedEvents {
     const out: EncodedEvents = { count: this.#ends.length, bytes: this.buf.subarray(0, this.at), ends: this.#ends, partitionKeys: this.#keys, positions: this.#positions, tables: this.#tables };
-    this.buf = Buffer.allocUnsafe(Math.max(1 << 16, Math.min(this.buf.length, this.at * 2)));
+    const want = Math.max(1 << 16, Math.min(this.buf.length, this.at * 2));
+    const free = this.#free.pop();
+    this.buf = free !== undefined && free.byteLength >= want ? Buffer.from(free) : Buffer.allocUnsafe(want);
     this.at = 0;
     this.#ends = [];
     this.#keys = [];
     this.#positions = [];
     this.#tables = [];
     return out;
+  }
+
+  /**
+   * Gives back the buffer of a batch this builder handed out, once nothing reads its bytes any
+   * more (a source calls it when the runner acknowledged the batch: the stream has copied the
+   * records by then, see `StreamLog.append`). A fresh multi-MiB buffer page-faults on every
+   * 4 KiB of its first write; a reused one does not. At most two are kept.
+   */
+  recycle(e: EncodedEvents): void {
+    const ab = e.bytes.buffer;
+    // Only whole buffers this builder allocated (never a slice of Node's shared pool).
+    if (!(ab instanceof ArrayBuffer) || e.bytes.byteOffset !== 0 || ab.byteLength < 1 << 16 || ab === this.buf.buffer || this.#free.length >= 2) return;
+    if (this.#free.includes(ab)) return;
+    this.#free.push(ab);
   }
 }
 

@@ -114,7 +114,12 @@ export interface StreamLog {
   describeStream(name: string): Promise<StreamDescription>;
   listStreams(): Promise<string[]>;
   deleteStream(name: string): Promise<void>;
-  /** Appends records; resolves only after they are durable (fsync'd). Order is kept per shard. */
+  /**
+   * Appends records; resolves only after they are durable (fsync'd). Order is kept per shard.
+   * An implementation must not keep references to the records' bytes once the promise settled:
+   * sources reuse their batch buffers after the runner acknowledged the batch
+   * (`EncodedEventsBuilder.recycle`). Copy what must outlive the call.
+   */
   append(stream: string, records: readonly PutRecord[]): Promise<PutResult[]>;
   /**
    * Like {@link append} for packed records (same routing, order and durability), reporting per

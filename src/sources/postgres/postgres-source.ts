@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
 import { envelopeToJson, partitionKeyOf, type ChangeEvent } from '../../core/change-event.ts';
-import { EncodedEventsBuilder } from '../../core/encoded-events.ts';
+import { EncodedEventsBuilder, type EncodedEvents } from '../../core/encoded-events.ts';
 import type { ComponentContext, ComponentDescriptor } from '../../core/component.ts';
 import { crashPoint } from '../../core/crash.ts';
 import { ConnectionError, HydrantError } from '../../core/errors.ts';
@@ -253,7 +253,13 @@ export class PostgresSource implements Source {
     this.#schemas = [];
     if (enc !== undefined) {
       flushObjects(events, enc);
-      if (enc.count > 0) return { events, encoded: enc.take(), ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
+      if (enc.count > 0) {
+        const encoded = enc.take();
+        // A caller that never acknowledges must not make the list grow: forget the oldest
+        // (its buffer then goes to the GC instead of being reused).
+        if (this.#handedOut.push({ position: this.#emitted, encoded }) > 8) this.#handedOut.shift();
+        return { events, encoded, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
+      }
     }
     return { events, ...(schemas.length > 0 ? { schemas } : {}), position: this.#emitted, caughtUp };
   }
@@ -264,6 +270,11 @@ export class PostgresSource implements Source {
     const done = this.#completed;
     while (n < done.length && (done[n] as { pos: string }).pos <= position) lsn = (done[n++] as { endLsn: bigint }).endLsn;
     if (n > 0) this.#completed = done.slice(n);
+    // The runner is done with every batch up to `position`: their buffers take new records.
+    const out = this.#handedOut;
+    let k = 0;
+    while (k < out.length && (out[k] as { position: string }).position <= position) this.#encoded.recycle((out[k++] as { encoded: EncodedEvents }).encoded);
+    if (k > 0) out.splice(0, k);
     if (lsn > this.#confirmed) {
       crashPoint('postgres.before_confirm');
       this.#confirmed = lsn;
@@ -497,6 +508,8 @@ export class PostgresSource implements Source {
 
   /** Builds the records of batches written as stream records (reused: `take` empties it). */
   readonly #encoded = new EncodedEventsBuilder();
+  /** Encoded batches handed out and not yet acknowledged (their buffers are recycled on ack). */
+  readonly #handedOut: Array<{ readonly position: string; readonly encoded: EncodedEvents }> = [];
 
   /** A transaction ended; `pos` is its end position (index {@link END_OF_TX}). */
   #finishTx(pos: string, endLsn: bigint): void {
