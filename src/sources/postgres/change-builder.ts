@@ -6,7 +6,7 @@
 import { changeHeadJson, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
 import type { EncodedEventsBuilder } from '../../core/encoded-events.ts';
 import { valueToJson, type Row, type Timestamp } from '../../core/values.ts';
-import { TupleRecordWriter, tupleRecordSupported } from './tuple-record.ts';
+import { generatedTupleWriter, partitionKeyAt, TupleRecordWriter, tupleRecordSupported } from './tuple-record.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
 import { fastTuple, keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
 import type { Latin1Text } from './column-readers.ts';
@@ -147,8 +147,6 @@ export class ChangeBuilder {
     if (!r.captured) return true;
     if (!tupleRecordSupported(r)) return false;
     const unchanged = this.#unchanged;
-    const t = this.#tuple;
-    t.scan(r, b, o + 1, unchanged);
     const op: ChangeOp = tag === 0x44 ? 'delete' : tag === 0x49 ? 'insert' : 'update';
     const position = nextPosition(tx);
     // The bytes around the values, as changeJson writes them: the head per relation and op, the
@@ -159,20 +157,25 @@ export class ChangeBuilder {
       out.bytes(h[op]);
       out.text(position);
       out.bytes(tx.recordMid ??= Buffer.from('","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":', 'utf8'));
-      const key = t.writeKey(text, out);
+      // Key, before/after and row: the relation's generated writer, or the general one for a
+      // tuple whose column count differs from the relation's.
+      const g = generatedTupleWriter(r);
+      let key: string;
+      if (g !== undefined && g(b, o + 1, out, text, unchanged, tag !== 0x44 ? 0 : kind === 0x4b ? 1 : 2, this.#keyAt)) key = partitionKeyAt(r, out, this.#keyAt);
+      else {
+        const t = this.#tuple;
+        t.scan(r, b, o + 1, unchanged);
+        key = t.writeKey(text, out);
+        out.bytes(tag === 0x44 ? BEFORE : BEFORE_NULL_AFTER);
+        t.writeRow(text, out, tag === 0x44 && kind === 0x4b);
+      }
       if (tag === 0x44) {
         unchanged.length = 0;
-        out.bytes(BEFORE);
-        t.writeRow(text, out, kind === 0x4b);
         out.bytes(h.deleteTail);
-      } else {
-        out.bytes(BEFORE_NULL_AFTER);
-        t.writeRow(text, out, false);
-        if (unchanged.length > 0) {
-          out.text(',"schemaVersion":' + r.schema.version + ',"unchanged":' + JSON.stringify(unchanged) + '}');
-          unchanged.length = 0;
-        } else out.bytes(h.tail);
-      }
+      } else if (unchanged.length > 0) {
+        out.text(',"schemaVersion":' + r.schema.version + ',"unchanged":' + JSON.stringify(unchanged) + '}');
+        unchanged.length = 0;
+      } else out.bytes(h.tail);
       out.end(key, position, r.table);
     } catch (err) {
       // Nothing half-written stays in the batch.
@@ -206,6 +209,8 @@ export class ChangeBuilder {
   #lastRel: RelationState | undefined;
   #lastParts: RecordParts | undefined;
   readonly #tuple = new TupleRecordWriter();
+  /** Where the generated tuple writer left the key's bytes. */
+  readonly #keyAt = new Int32Array(2);
 
   /** Scratch list of unchanged columns for {@link buildRaw} (copied only when not empty). */
   readonly #unchanged: string[] = [];
