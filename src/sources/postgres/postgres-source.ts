@@ -50,6 +50,9 @@ interface Replay {
 type Change = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
 
 /** The `postgres` source (see the module comment and docs/sources/postgres.md). */
+/** Longest stretch `next` decodes without giving the event loop a turn. */
+const YIELD_MS = 4;
+
 export class PostgresSource implements Source {
   readonly #cfg: PostgresConfig;
   readonly #ctx: ComponentContext;
@@ -221,7 +224,19 @@ export class PostgresSource implements Source {
     const enc = this.#ctx.encodedBatches === true && this.#toast === undefined ? this.#encoded : undefined;
     const max = this.#cfg.max_batch_events;
     let failed: unknown;
+    let since = performance.now();
+    let handled = 0;
     while (events.length + (enc?.count ?? 0) < max) {
+      // Let the event loop run every few milliseconds while messages keep coming: the runner
+      // appends the previous batch meanwhile, and each of its steps (writev done, fdatasync
+      // done, position committed) needs a turn of the loop to start the next. Without turns a
+      // 20,000-row batch decoded straight from the receive queue held them all back for
+      // ~70 ms, so appends did not overlap decoding at all (measured: a 4 MB writev "took"
+      // 42 ms on average, 2-3 ms of it in the kernel).
+      if ((++handled & 63) === 0 && performance.now() - since > YIELD_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
       if (this.#replay !== undefined) {
         this.#replayStep(events, max - (enc?.count ?? 0));
         continue;
