@@ -15,7 +15,7 @@
  * log bench's 4 producers, eager won by 7-19% in the rounds where fsyncs were fast and lost
  * up to 40% where a busy disk made them slow. So the writer tries each now and then and keeps
  * the one that acknowledged the most records per second (anything but join only by a 10%
- * margin); a trial runs each policy for 30 flushes of every ~1,090.
+ * margin); a trial runs each policy for 60 flushes of every ~1,180.
  * Durability is the same either way: nothing is acknowledged before the sync covering it.
  */
 
@@ -42,7 +42,12 @@ export interface GroupPolicyChooser {
  * winner is then kept for a while before the next trial (conditions change: disk, neighbours).
  */
 export const TUNER_WINDOW_FLUSHES = 10;
-export const TUNER_TRIAL_WINDOWS = 9;
+/**
+ * 6 windows per policy: with 3 per policy, window rates on this shared 2-core machine swung
+ * 2-3x within one trial and the kept policy was close to a coin toss (split kept in 1 of 8
+ * trials, 6 of 8 with 6 per policy, in the same minutes; rounds that kept split ran faster).
+ */
+export const TUNER_TRIAL_WINDOWS = 18;
 export const TUNER_KEEP_FLUSHES = 1000;
 /** How much more records/s a policy other than `join` must show in a trial to be kept. */
 export const CHALLENGER_MARGIN = 1.1;
