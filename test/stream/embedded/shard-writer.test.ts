@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,8 +13,8 @@ import type { Segment } from '../../../src/stream/embedded/segment.ts';
 
 const RECORDS = 10;
 
-/** A writer on a fresh segment with a fixed policy; `groups` collects each flush's size in batches. */
-async function writerWith(policy: GroupPolicy): Promise<{ writer: ShardWriter; segment: Segment; groups: number[]; done: () => Promise<void> }> {
+/** A writer on a fresh segment with a fixed policy (removed after the test); `groups` collects each flush's size in batches. */
+async function writerWith(t: TestContext, policy: GroupPolicy): Promise<{ writer: ShardWriter; segment: Segment; groups: number[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'hydrant-writer-'));
   const segment = await createSegment(dir, 1, Date.now());
   const groups: number[] = [];
@@ -27,7 +27,12 @@ async function writerWith(policy: GroupPolicy): Promise<{ writer: ShardWriter; s
     },
     countFsync: () => {},
   }, 1, 0, 64 * 1024, 1 << 20, new FixedGroupPolicy(policy));
-  return { writer, segment, groups, done: async () => { await writer.drain(); await writer.close(); await rm(dir, { recursive: true, force: true }); } };
+  t.after(async () => {
+    await writer.drain();
+    await writer.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { writer, segment, groups };
 }
 
 const batch = (p: number, b: number): Array<{ partitionKey: string; data: Buffer }> => Array.from({ length: RECORDS }, (_, i) => ({ partitionKey: `p${p}`, data: Buffer.from(`${p}:${b}:${i}`) }));
@@ -56,24 +61,22 @@ async function assertBlocks(segment: Segment, records: number): Promise<void> {
   assert.equal(next - 1, records);
 }
 
-test('join: the producers an fsync released share the next group (one group per round)', async () => {
-  const { writer, segment, groups, done } = await writerWith('join');
+test('join: the producers an fsync released share the next group (one group per round)', async (t) => {
+  const { writer, segment, groups } = await writerWith(t, 'join');
   await run(writer, 4, 6);
   assert.deepEqual(groups, [4, 4, 4, 4, 4, 4]);
   await assertBlocks(segment, 4 * 6 * RECORDS);
-  await done();
 });
 
-test('eager: the first producer back is written alone, the others after it (groups of 1 and 3)', async () => {
-  const { writer, segment, groups, done } = await writerWith('eager');
+test('eager: the first producer back is written alone, the others after it (groups of 1 and 3)', async (t) => {
+  const { writer, segment, groups } = await writerWith(t, 'eager');
   await run(writer, 4, 6);
   assert.deepEqual(groups.slice(0, 4), [1, 3, 1, 3]);
   await assertBlocks(segment, 4 * 6 * RECORDS);
-  await done();
 });
 
-test('split: groups settle at half of the producers, each started as soon as that half has queued', async () => {
-  const { writer, segment, groups, done } = await writerWith('split');
+test('split: groups settle at half of the producers, each started as soon as that half has queued', async (t) => {
+  const { writer, segment, groups } = await writerWith(t, 'split');
   await run(writer, 4, 12);
   // First batch alone (nothing expected yet), the other three behind it; then the target is
   // half of 4: the group of 3's producers come back one by one and the second one starts a group.
@@ -81,11 +84,10 @@ test('split: groups settle at half of the producers, each started as soon as tha
   assert.ok(groups.slice(3).every((g) => g === 2), groups.join(','));
   assert.equal(groups.reduce((a, b) => a + b, 0), 48);
   await assertBlocks(segment, 4 * 12 * RECORDS);
-  await done();
 });
 
-test('split: a group never waits for producers that are not coming', async () => {
-  const { writer, segment, groups, done } = await writerWith('split');
+test('split: a group never waits for producers that are not coming', async (t) => {
+  const { writer, segment, groups } = await writerWith(t, 'split');
   await run(writer, 4, 4);
   const before = groups.length;
   // The writer now expects two producers per group; one is left: each batch goes alone after
@@ -97,16 +99,14 @@ test('split: a group never waits for producers that are not coming', async () =>
   await writer.drain();
   assert.equal(await p, 4 * 4 * RECORDS + 5 * RECORDS + 1);
   await assertBlocks(segment, 4 * 4 * RECORDS + 6 * RECORDS);
-  await done();
 });
 
-test('split writes through a descriptor opened O_DSYNC (each write durable on return, no separate fdatasync)', { skip: !existsSync('/proc/self/fdinfo') }, async () => {
-  const { writer, segment, done } = await writerWith('split');
+test('split writes through a descriptor opened O_DSYNC (each write durable on return, no separate fdatasync)', { skip: !existsSync('/proc/self/fdinfo') }, async (t) => {
+  const { writer, segment } = await writerWith(t, 'split');
   await run(writer, 2, 2);
   const flags = readdirSync('/proc/self/fd')
     .filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === segment.path; } catch { return false; } })
     .map((fd) => parseInt(/flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8));
   const O_DSYNC = 0o10000;
   assert.ok(flags.some((f) => (f & O_DSYNC) !== 0), `a descriptor of ${segment.path} has O_DSYNC; flags: ${flags.map((f) => f.toString(8)).join(', ')}`);
-  await done();
 });
