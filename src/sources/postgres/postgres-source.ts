@@ -246,6 +246,7 @@ export class PostgresSource implements Source {
         let got: boolean;
         try {
           got = await this.#wait(conn, signal);
+          since = performance.now();
         } catch (err) {
           failed = err;
           break;
