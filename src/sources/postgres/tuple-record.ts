@@ -401,7 +401,40 @@ function generate(rel: RelationState): GeneratedTupleWriter | null {
   return make(badKind, columnError, ...r.writers);
 }
 
-/** The partition key of the key JSON at `keyAt` in `out` (for {@link GeneratedTupleWriter}). */
+/** Scratch for building partition keys as one flat string (see {@link partitionKeyAt}). */
+const keyScratch = Buffer.allocUnsafe(1024);
+let lastKeyRel: RelationState | undefined;
+let lastPrefix: Uint8Array = new Uint8Array(0);
+let lastPrefixText = '';
+
+/**
+ * The partition key of the key JSON at `keyAt` in `out` (for {@link GeneratedTupleWriter}):
+ * `changePartitionKey` of it. ASCII keys are made with one native slice of the prefix and key
+ * copied together, a flat string: a prefix + key concatenation is a rope that the router's MD5
+ * then flattens again (two more allocations per record, kept alive with the batch).
+ */
 export function partitionKeyAt(rel: RelationState, out: EncodedEventsBuilder, keyAt: Int32Array): string {
-  return relationRecord(rel).keyPrefix + keyText(out.buf, keyAt[0] as number, keyAt[1] as number);
+  if (rel !== lastKeyRel) {
+    lastPrefixText = relationRecord(rel).keyPrefix;
+    lastPrefix = Buffer.from(lastPrefixText, 'utf8');
+    lastKeyRel = rel;
+  }
+  const b = out.buf;
+  const s = keyAt[0] as number;
+  const e = keyAt[1] as number;
+  const p = lastPrefix;
+  const n = p.length + e - s;
+  if (n <= keyScratch.length && p.length === lastPrefixText.length) {
+    const d = keyScratch;
+    let o = 0;
+    for (; o < p.length; o++) d[o] = p[o] as number;
+    let i = s;
+    for (; i < e; i++) {
+      const c = b[i] as number;
+      if (c >= 0x80) break;
+      d[o++] = c;
+    }
+    if (i === e) return (d as unknown as NativeSlices).latin1Slice(0, n);
+  }
+  return lastPrefixText + keyText(b, s, e);
 }
