@@ -20,7 +20,9 @@ export interface TxContext {
   readonly commitTime: Timestamp;
   /** Index of the next event within the transaction. */
   index: number;
-  /** `","txId":…,"commitTime":…},"key":` of this transaction's records (UTF-8), made by the first one. */
+  /** `","txId":…,"commitTime":…},"key":` of this transaction's records, made by the first one. */
+  midText?: string;
+  /** {@link midText} as UTF-8, made by the second record (a single-row transaction needs no Buffer). */
   recordMid?: Buffer;
   /** `index >>> 8` that {@link blockPrefix} was made for (-1: none yet). */
   block: number;
@@ -156,7 +158,9 @@ export class ChangeBuilder {
       const h = this.#heads(r);
       out.bytes(h[op]);
       out.text(position);
-      out.bytes(tx.recordMid ??= Buffer.from('","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":', 'utf8'));
+      if (tx.recordMid !== undefined) out.bytes(tx.recordMid);
+      else if (tx.midText === undefined) out.text(tx.midText = '","txId":"' + tx.xid + '","commitTime":' + valueToJson(tx.commitTime) + '},"key":');
+      else out.bytes(tx.recordMid = Buffer.from(tx.midText, 'utf8'));
       // Key, before/after and row: the relation's generated writer, or the general one for a
       // tuple whose column count differs from the relation's.
       const g = generatedTupleWriter(r);

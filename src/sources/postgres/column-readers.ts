@@ -160,7 +160,7 @@ const d2 = (b: Buffer, i: number): number => ((b[i] as number) - 48) * 10 + (b[i
  * µs since 1970 in a double, when that is exact (years ~1685-2255); NaN for anything else (the
  * text parser then handles it).
  */
-function fastMicros(b: Buffer, s: number, e: number): number {
+export function fastMicros(b: Buffer, s: number, e: number): number {
   const n = e - s;
   if (n < 19 || b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 32 || b[s + 13] !== 58 || b[s + 16] !== 58) return NaN;
   const y = d2(b, s) * 100 + d2(b, s + 2);

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { EncodedEventsBuilder } from '../../../src/core/encoded-events.ts';
 import { columnReader, Latin1Text } from '../../../src/sources/postgres/column-readers.ts';
 import type { RelationState } from '../../../src/sources/postgres/relations.ts';
-import { generatedTupleWriter, partitionKeyAt, TupleRecordWriter } from '../../../src/sources/postgres/tuple-record.ts';
+import { columnWriterFor, generatedTupleWriter, partitionKeyAt, TupleRecordWriter } from '../../../src/sources/postgres/tuple-record.ts';
+import { columnJsonFor } from '../../../src/sources/postgres/tuple-json.ts';
 import * as tp from '../../../src/sources/postgres/type-parsers.ts';
 
 function rng(seed: number): () => number {
@@ -25,6 +26,13 @@ function rng(seed: number): () => number {
 }
 
 type Gen = (r: () => number) => string;
+/** A timestamp text of the common shape, 1700-2250, with 0-6 fraction digits. */
+function randomTs(r: () => number): string {
+  const p2 = (x: number): string => String(x).padStart(2, '0');
+  const frac = Math.floor(r() * 7);
+  const f = frac === 0 ? '' : '.' + String(Math.floor(r() * 10 ** frac)).padStart(frac, '0');
+  return `${1700 + Math.floor(r() * 550)}-${p2(1 + Math.floor(r() * 12))}-${p2(1 + Math.floor(r() * 28))} ${p2(Math.floor(r() * 24))}:${p2(Math.floor(r() * 60))}:${p2(Math.floor(r() * 60))}${f}`;
+}
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 const TEXTS = ['plain', '', 'quote " here', 'back \\ slash', 'tab\there', 'nl\n', 'é中😀', 'x'.repeat(70), 'y'.repeat(200) + '"', '\x7f del', '~!@#$%^&*()'];
 const TYPES: ReadonlyArray<{ parse: tp.TextParser; sourceType: string; gen: Gen }> = [
@@ -34,8 +42,8 @@ const TYPES: ReadonlyArray<{ parse: tp.TextParser; sourceType: string; gen: Gen 
   { parse: tp.parseBool, sourceType: 'bool', gen: (r) => pick(r, ['t', 'f']) },
   { parse: tp.parseString, sourceType: 'text', gen: (r) => pick(r, TEXTS) },
   { parse: tp.parseString, sourceType: 'uuid', gen: () => 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' },
-  { parse: tp.parseTimestamptz, sourceType: 'timestamptz', gen: (r) => pick(r, ['2026-11-22 04:45:00.123456+00', '2026-11-22 04:45:00+05:30', 'infinity', '1999-01-08 04:05:06.5-08', '0044-03-15 12:00:00+00 BC']) },
-  { parse: tp.parseTimestamp, sourceType: 'timestamp', gen: (r) => pick(r, ['2026-11-22 04:45:00.123456', '-infinity', '2000-01-01 00:00:00']) },
+  { parse: tp.parseTimestamptz, sourceType: 'timestamptz', gen: (r) => pick(r, ['2026-11-22 04:45:00.123456+00', '2026-11-22 04:45:00+05:30', 'infinity', '1999-01-08 04:05:06.5-08', '0044-03-15 12:00:00+00 BC', '1969-12-31 23:59:59.999999+00', '1970-01-01 00:00:00+00', randomTs(r) + '+02']) },
+  { parse: tp.parseTimestamp, sourceType: 'timestamp', gen: (r) => pick(r, ['2026-11-22 04:45:00.123456', '-infinity', '2000-01-01 00:00:00', '1900-02-28 23:59:59.000001', randomTs(r)]) },
   { parse: tp.parseDate, sourceType: 'date', gen: (r) => pick(r, ['2026-11-22', 'infinity', '1970-01-01']) },
   { parse: tp.parseJson, sourceType: 'jsonb', gen: (r) => pick(r, ['{"a": 12345678901234567890}', '[1, "x\\"y"]', 'null']) },
   { parse: tp.parseFloat, sourceType: 'float8', gen: (r) => pick(r, ['NaN', '-0', '1.5e300', '3.25']) },
@@ -101,4 +109,27 @@ test('the generated tuple writer writes what the general one writes (keys, rows,
     assert.equal(short.at, 0);
   }
   assert.equal(compared, 60 * 40);
+});
+
+test('every column writer writes exactly its column JSON writer\'s text (the value path the object path shares)', () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  console.log(`seed ${seed} (rerun with SEED=${seed})`);
+  const r = rng(seed);
+  const text = new Latin1Text();
+  for (const t of TYPES) {
+    const read = columnReader({ parse: t.parse, sourceType: t.sourceType } as never);
+    const json = columnJsonFor(t.parse, read);
+    const w = columnWriterFor(t.parse, json);
+    let prev = '';
+    for (let i = 0; i < 300; i++) {
+      // Repeats on purpose: writers may remember their last value.
+      const v = i % 3 === 2 ? prev : t.gen(r);
+      prev = v;
+      const b = Buffer.from('..' + v + '..', 'utf8');
+      const out = new EncodedEventsBuilder(16);
+      out.text('[');
+      w(b, 2, b.length - 2, text, out);
+      assert.equal(out.buf.toString('utf8', 1, out.at), json(b, 2, b.length - 2, text), `${t.sourceType} ${JSON.stringify(v)} seed ${seed}`);
+    }
+  }
 });
