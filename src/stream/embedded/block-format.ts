@@ -97,6 +97,23 @@ export class PackedView implements BatchView {
     const j = this.#at(i);
     return (this.#p.ends[j] as number) - (j === 0 ? 0 : (this.#p.ends[j - 1] as number));
   }
+  /** True when the view holds every record of its batch in order (its data is one run). */
+  get whole(): boolean {
+    return this.#pick === undefined;
+  }
+  /** Where record `i`'s data starts in the packed bytes. */
+  dataStart(i: number): number {
+    const j = this.#at(i);
+    return j === 0 ? 0 : (this.#p.ends[j - 1] as number);
+  }
+  /** Where the data of the records before `i` ends in the packed bytes (`i` ≥ 1). */
+  dataEnd(i: number): number {
+    return this.#p.ends[this.#at(i - 1)] as number;
+  }
+  /** The data of records `[from, to)` as one view of the packed bytes ({@link whole} views only). */
+  dataSlice(from: number, to: number): Buffer {
+    return this.#bytes.subarray(this.dataStart(from), this.dataEnd(to));
+  }
   copyData(from: number, to: number, b: Buffer, o: number): void {
     const ends = this.#p.ends;
     // Runs of consecutive records are one copy (all of them when the batch goes to one shard).
@@ -125,20 +142,7 @@ export function encodeBatch(batch: readonly PutRecord[] | BatchView, firstSequen
   const n = records.count;
   // No block for no records: a block holds at least one (recovery treats an empty one as bad).
   if (n === 0) return { buf: Buffer.alloc(0), blocks: [] };
-  // Record indexes where a new block starts after the first (usually none).
-  let cuts: number[] | undefined;
-  let size = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
-  let inBlock = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
-  for (let i = 0; i < n; i++) {
-    const max = RECORD_HEADER_BYTES + records.key(i).length * 3 + records.dataLength(i);
-    if (inBlock + max > blockBytes && inBlock > BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES) {
-      (cuts ??= []).push(i);
-      size += BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
-      inBlock = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
-    }
-    inBlock += max;
-    size += max;
-  }
+  const { cuts, size } = blockCuts(records, blockBytes);
   const carved = pool?.carve(size);
   const b = carved === undefined ? Buffer.allocUnsafe(size) : carved.slab.buf;
   const start = carved === undefined ? 0 : carved.start;
@@ -157,8 +161,45 @@ export function encodeBatch(batch: readonly PutRecord[] | BatchView, firstSequen
   return { buf: b.subarray(start, o), blocks, slab: carved.slab };
 }
 
+/**
+ * Where a batch's blocks start after the first (record indexes; usually none) and the bytes all
+ * its blocks may take: cut on each record's largest possible size (a key's UTF-16 code unit never
+ * needs more than 3 UTF-8 bytes), so no real block is above `blockBytes` unless one record is.
+ */
+function blockCuts(records: BatchView, blockBytes: number): { cuts: number[] | undefined; size: number } {
+  const n = records.count;
+  let cuts: number[] | undefined;
+  let size = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
+  let inBlock = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
+  for (let i = 0; i < n; i++) {
+    const max = RECORD_HEADER_BYTES + records.key(i).length * 3 + records.dataLength(i);
+    if (inBlock + max > blockBytes && inBlock > BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES) {
+      (cuts ??= []).push(i);
+      size += BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
+      inBlock = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES;
+    }
+    inBlock += max;
+    size += max;
+  }
+  return { cuts, size };
+}
+
 /** Writes records `[from, to)` as one block at `o`; returns the offset after it. */
 function writeBlock(b: Buffer, o: number, records: BatchView, from: number, to: number, first: number, arrival: number): number {
+  const { end, data } = writeHeaders(b, o, records, from, to, first, arrival);
+  records.copyData(from, to, b, end);
+  const body = o + BLOCK_HEADER_BYTES;
+  b.writeUInt32LE(end + data - body, o);
+  b.writeUInt32LE(crc32(b.subarray(body, end + data)), o + 4);
+  return end + data;
+}
+
+/**
+ * Writes the fixed part and the record headers of the block of records `[from, to)` at `o`
+ * (not its length and checksum, which cover the data); returns where the headers end and how
+ * many data bytes the records have.
+ */
+function writeHeaders(b: Buffer, o: number, records: BatchView, from: number, to: number, first: number, arrival: number): { end: number; data: number } {
   const body = o + BLOCK_HEADER_BYTES;
   const headers = body + BLOCK_FIXED_BYTES;
   let p = headers;
@@ -177,17 +218,62 @@ function writeBlock(b: Buffer, o: number, records: BatchView, from: number, to: 
     p += RECORD_HEADER_BYTES + keyBytes;
     data += len;
   }
-  const headerBytes = p - headers;
-  records.copyData(from, to, b, p);
-  p += data;
   b.writeUInt32LE(first % 0x100000000, body);
   b.writeUInt32LE(Math.floor(first / 0x100000000), body + 4);
   b.writeDoubleLE(arrival, body + 8);
   b.writeUInt32LE(to - from, body + 16);
-  b.writeUInt32LE(headerBytes, body + 20);
-  b.writeUInt32LE(p - body, o);
-  b.writeUInt32LE(crc32(b.subarray(body, p)), o + 4);
-  return p;
+  b.writeUInt32LE(p - headers, body + 20);
+  return { end: p, data };
+}
+
+/** A batch encoded as parts to write back to back: block headers in a slab, data where it lies. */
+export interface EncodedParts {
+  readonly parts: Buffer[];
+  /** Total bytes of `parts`. */
+  readonly length: number;
+  /** Offsets of block starts from the first part's start, and the first sequence of each. */
+  readonly blocks: ReadonlyArray<{ readonly rel: number; readonly sequence: number }>;
+  /** The pool slab the header parts lie in: release it once the parts are written. */
+  readonly slab?: Slab;
+}
+
+/**
+ * {@link encodeBatch} for a whole packed batch without copying its data: each block becomes two
+ * parts, its header (length, checksum, fixed part, record headers; carved from `pool`) and its
+ * records' data as a view of the packed buffer, written together by one `writev`. The bytes on
+ * disk are exactly {@link encodeBatch}'s (the checksum runs over the header part and continues
+ * over the data). Saves copying every appended byte once (~30 ns per 200-byte record here).
+ * The packed buffer must stay unchanged until the write returned (the append's promise; see
+ * `StreamLog.append`).
+ */
+export function encodeBatchParts(records: PackedView, firstSequence: number, arrival: number, blockBytes: number, pool: SlabPool): EncodedParts {
+  const n = records.count;
+  if (n === 0) return { parts: [], length: 0, blocks: [] };
+  const { cuts, size } = blockCuts(records, blockBytes);
+  const dataBytes = records.dataEnd(n) - records.dataStart(0);
+  const carved = pool.carve(size - dataBytes);
+  const b = carved.slab.buf;
+  const parts: Buffer[] = [];
+  const blocks: Array<{ rel: number; sequence: number }> = [];
+  let o = carved.start;
+  let rel = 0;
+  let from = 0;
+  const count = cuts === undefined ? 0 : cuts.length;
+  for (let k = 0; k <= count; k++) {
+    const to = k < count ? ((cuts as number[])[k] as number) : n;
+    blocks.push({ rel, sequence: firstSequence + from });
+    const { end, data } = writeHeaders(b, o, records, from, to, firstSequence + from, arrival);
+    const body = o + BLOCK_HEADER_BYTES;
+    const dataPart = records.dataSlice(from, to);
+    b.writeUInt32LE(end + data - body, o);
+    b.writeUInt32LE(crc32(dataPart, crc32(b.subarray(body, end))), o + 4);
+    parts.push(b.subarray(o, end), dataPart);
+    rel += end - o + data;
+    o = end;
+    from = to;
+  }
+  pool.commit(carved.slab, o);
+  return { parts, length: rel, blocks, slab: carved.slab };
 }
 
 /**

@@ -16,14 +16,15 @@
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 
-type Crc = (data: Uint8Array) => number;
+/** CRC-32 of `data`; `initial` continues the CRC of bytes before it (0: none). */
+type Crc = (data: Uint8Array, initial?: number) => number;
 
 function addon(): Crc | undefined {
   try {
     const m = createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: (data: Uint8Array, initial?: number) => number };
     const f = m.crc32;
     // Loaded and agreeing with the reference on a known input ("123456789" -> 0xcbf43926).
-    if (typeof f === 'function' && f(Buffer.from('123456789')) === 0xcbf43926) return (data) => f(data);
+    if (typeof f === 'function' && f(Buffer.from('123456789')) === 0xcbf43926 && f(Buffer.from('6789'), f(Buffer.from('12345'))) === 0xcbf43926) return (data, initial = 0) => f(data, initial);
   } catch {
     // No binary for this platform (or it failed to load): the next implementation serves.
   }
@@ -33,7 +34,7 @@ function addon(): Crc | undefined {
 const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 let table: Uint32Array | undefined;
-function tableCrc32(data: Uint8Array): number {
+function tableCrc32(data: Uint8Array, initial = 0): number {
   if (table === undefined) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -42,13 +43,13 @@ function tableCrc32(data: Uint8Array): number {
       table[n] = c >>> 0;
     }
   }
-  let crc = 0xffffffff;
+  let crc = (initial ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) crc = (table[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
 /** Node's `zlib.crc32`, or the table when this Node 20 release lacks it. */
-const zlibCrc32: Crc = native === undefined ? tableCrc32 : (data) => native(data);
+const zlibCrc32: Crc = native === undefined ? tableCrc32 : (data, initial = 0) => native(data, initial);
 
 const fromAddon = addon();
 

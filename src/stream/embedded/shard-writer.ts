@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash.ts';
 import { HydrantError } from '../../core/errors.ts';
 import type { PutRecord } from '../stream-log.ts';
-import { encodeBatch, type BatchView } from './block-format.ts';
+import { encodeBatch, encodeBatchParts, PackedView, type BatchView } from './block-format.ts';
 import { GroupCommitTuner, splitTarget, type GroupPolicyChooser } from './group-commit-tuner.ts';
 import { appendSlabs, type Slab } from './slab-pool.ts';
 import type { Segment } from './segment.ts';
@@ -29,13 +29,15 @@ const O_DSYNC: number | undefined = constants.O_DSYNC;
 
 /** A batch encoded and waiting for its group's fsync. */
 interface PendingBatch {
-  readonly buf: Buffer;
-  /** Where `buf` was carved from: released once written. */
+  /** The batch's bytes, written back to back (one buffer, or block headers and data views). */
+  readonly bufs: Buffer[];
+  readonly length: number;
+  /** Where the slab parts of `bufs` were carved from: released once written. */
   slab: Slab | undefined;
   readonly firstSequence: number;
   readonly count: number;
   readonly arrival: number;
-  /** Block starts within `buf`: candidate index points. */
+  /** Block starts within the batch's bytes: candidate index points. */
   readonly points: ReadonlyArray<{ readonly rel: number; readonly sequence: number }>;
   readonly resolve: (firstSequence: number) => void;
   readonly reject: (err: unknown) => void;
@@ -96,9 +98,16 @@ export class ShardWriter {
     this.#lastArrival = arrival;
     const firstSequence = this.#nextSequence;
     this.#nextSequence += count;
-    const { buf, blocks, slab } = encodeBatch(records, firstSequence, arrival, this.#blockBytes, appendSlabs);
+    // A whole packed batch is written from where it lies (block headers apart); anything else
+    // is encoded into one buffer.
+    const e = records instanceof PackedView && records.whole
+      ? encodeBatchParts(records, firstSequence, arrival, this.#blockBytes, appendSlabs)
+      : encodeBatch(records, firstSequence, arrival, this.#blockBytes, appendSlabs);
+    const bufs = 'parts' in e ? e.parts : [e.buf];
+    const length = 'parts' in e ? e.length : e.buf.length;
+    const { blocks, slab } = e;
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ buf, slab, firstSequence, count, arrival, points: blocks, resolve, reject });
+      this.#pending.push({ bufs, length, slab, firstSequence, count, arrival, points: blocks, resolve, reject });
       if (this.#flushing !== undefined) return;
       // `split` starts the group from here, synchronously, once half the producers it expects
       // have queued: the write is in the kernel while the rest encode. Fewer than that wait
@@ -160,8 +169,8 @@ export class ShardWriter {
         const dsync = policy === 'split' && O_DSYNC !== undefined;
         const fd = dsync ? (fds.dsync ?? (await this.#openDsync(fds))) : fds.fd;
         const position = segment.dataEnd;
-        const bufs = group.map((b) => b.buf);
-        const total = bufs.reduce((s, b) => s + b.length, 0);
+        const bufs = group.length === 1 ? (group[0] as PendingBatch).bufs : group.flatMap((b) => b.bufs);
+        const total = group.reduce((s, b) => s + b.length, 0);
         let written = (await writevP(fd, bufs, position)).bytesWritten;
         // Short writes are rare (full disk, signals); finish them from one joined buffer.
         while (written < total) written += (await writevP(fd, [Buffer.concat(bufs).subarray(written)], position + written)).bytesWritten;
@@ -179,7 +188,7 @@ export class ShardWriter {
               this.#lastIndexOffset = at + p.rel;
             }
           }
-          at += b.buf.length;
+          at += b.length;
           segment.records += b.count;
         }
         const last = group[group.length - 1] as PendingBatch;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
-import { BLOCK_FIXED_BYTES, BLOCK_HEADER_BYTES, checkBlock, encodeBatch } from '../../../src/stream/embedded/block-format.ts';
+import { BLOCK_FIXED_BYTES, BLOCK_HEADER_BYTES, checkBlock, encodeBatch, encodeBatchParts, PackedView } from '../../../src/stream/embedded/block-format.ts';
+import { SlabPool } from '../../../src/stream/embedded/slab-pool.ts';
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_VERSION } from '../../../src/stream/embedded/segment-format.ts';
 
 /**
@@ -129,4 +130,29 @@ test('segment header carries the format version; another version is reported, no
   assert.deepEqual(decodeSegmentHeader(v1), { otherVersion: 1 });
   v1[5] = 0xff; // damaged header: a reason, not a version
   assert.equal(typeof decodeSegmentHeader(v1), 'string');
+});
+
+test('encodeBatchParts (block headers apart, data where it lies) writes exactly the bytes encodeBatch writes', () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  console.log(`seed ${seed} (rerun with SEED=${seed})`);
+  const rand = rng(seed);
+  const pool = new SlabPool();
+  for (let round = 0; round < 200; round++) {
+    const n = Math.floor(rand() * 40);
+    const keys = Array.from({ length: n }, (_, i) => (rand() < 0.7 ? `k${i}` : `${UNITS[Math.floor(rand() * UNITS.length)]}${i}`));
+    const datas = Array.from({ length: n }, () => Buffer.from(Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256))));
+    const lead = Buffer.from('prefix that is not part of the batch');
+    const bytes = Buffer.concat([lead, ...datas]).subarray(lead.length);
+    let end = 0;
+    const packed = { count: n, bytes, ends: datas.map((d) => (end += d.length)), partitionKeys: keys };
+    const blockBytes = rand() < 0.5 ? 1 << 20 : 64 + Math.floor(rand() * 1200);
+    const first = 1 + Math.floor(rand() * 2 ** 40);
+    const arrival = 1.7e12 + rand() * 1e10;
+    const whole = encodeBatch(new PackedView(packed), first, arrival, blockBytes);
+    const parts = encodeBatchParts(new PackedView(packed), first, arrival, blockBytes, pool);
+    assert.deepEqual(Buffer.concat(parts.parts), whole.buf, `seed ${seed} round ${round}`);
+    assert.equal(parts.length, whole.buf.length);
+    assert.deepEqual(parts.blocks, whole.blocks);
+    if (parts.slab !== undefined) pool.release(parts.slab);
+  }
 });
