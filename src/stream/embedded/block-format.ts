@@ -97,6 +97,10 @@ export class PackedView implements BatchView {
     const j = this.#at(i);
     return (this.#p.ends[j] as number) - (j === 0 ? 0 : (this.#p.ends[j - 1] as number));
   }
+  /** The batch this view reads. */
+  get packed(): PackedRecords {
+    return this.#p;
+  }
   /** True when the view holds every record of its batch in order (its data is one run). */
   get whole(): boolean {
     return this.#pick === undefined;
@@ -218,12 +222,43 @@ function writeHeaders(b: Buffer, o: number, records: BatchView, from: number, to
     p += RECORD_HEADER_BYTES + keyBytes;
     data += len;
   }
+  writeFixed(b, body, first, arrival, to - from, p - headers);
+  return { end: p, data };
+}
+
+/** The fixed part of a block body: first sequence, arrival, record count, header bytes. */
+function writeFixed(b: Buffer, body: number, first: number, arrival: number, count: number, headerBytes: number): void {
   b.writeUInt32LE(first % 0x100000000, body);
   b.writeUInt32LE(Math.floor(first / 0x100000000), body + 4);
   b.writeDoubleLE(arrival, body + 8);
-  b.writeUInt32LE(to - from, body + 16);
-  b.writeUInt32LE(p - headers, body + 20);
-  return { end: p, data };
+  b.writeUInt32LE(count, body + 16);
+  b.writeUInt32LE(headerBytes, body + 20);
+}
+
+/**
+ * {@link writeHeaders} for records `[from, to)` of a whole packed batch, reading its keys and
+ * ends directly (no view call per field); returns where the headers end.
+ */
+function writeWholeHeaders(b: Buffer, o: number, keys: readonly string[], ends: ArrayLike<number>, from: number, to: number, first: number, arrival: number): number {
+  const body = o + BLOCK_HEADER_BYTES;
+  const headers = body + BLOCK_FIXED_BYTES;
+  let p = headers;
+  let prev = from === 0 ? 0 : (ends[from - 1] as number);
+  for (let i = from; i < to; i++) {
+    const keyBytes = writeKey(b, p + RECORD_HEADER_BYTES, keys[i] as string);
+    const end = ends[i] as number;
+    const len = end - prev;
+    prev = end;
+    b[p] = len;
+    b[p + 1] = len >>> 8;
+    b[p + 2] = len >>> 16;
+    b[p + 3] = len >>> 24;
+    b[p + 4] = keyBytes;
+    b[p + 5] = keyBytes >>> 8;
+    p += RECORD_HEADER_BYTES + keyBytes;
+  }
+  writeFixed(b, body, first, arrival, to - from, p - headers);
+  return p;
 }
 
 /** A batch encoded as parts to write back to back: block headers in a slab, data where it lies. */
@@ -249,8 +284,16 @@ export interface EncodedParts {
 export function encodeBatchParts(records: PackedView, firstSequence: number, arrival: number, blockBytes: number, pool: SlabPool): EncodedParts {
   const n = records.count;
   if (n === 0) return { parts: [], length: 0, blocks: [] };
-  const { cuts, size } = blockCuts(records, blockBytes);
+  const p = records.packed;
+  const keys = p.partitionKeys;
+  const ends = p.ends;
   const dataBytes = records.dataEnd(n) - records.dataStart(0);
+  // The usual batch fits one block: check that from the keys' lengths alone, without the
+  // per-record bound of blockCuts (two view calls per record).
+  let keyChars = 0;
+  for (let i = 0; i < n; i++) keyChars += (keys[i] as string).length;
+  const one = BLOCK_HEADER_BYTES + BLOCK_FIXED_BYTES + n * RECORD_HEADER_BYTES + keyChars * 3 + dataBytes;
+  const { cuts, size } = one <= blockBytes ? { cuts: undefined, size: one } : blockCuts(records, blockBytes);
   const carved = pool.carve(size - dataBytes);
   const b = carved.slab.buf;
   const parts: Buffer[] = [];
@@ -262,9 +305,10 @@ export function encodeBatchParts(records: PackedView, firstSequence: number, arr
   for (let k = 0; k <= count; k++) {
     const to = k < count ? ((cuts as number[])[k] as number) : n;
     blocks.push({ rel, sequence: firstSequence + from });
-    const { end, data } = writeHeaders(b, o, records, from, to, firstSequence + from, arrival);
+    const end = writeWholeHeaders(b, o, keys, ends, from, to, firstSequence + from, arrival);
     const body = o + BLOCK_HEADER_BYTES;
     const dataPart = records.dataSlice(from, to);
+    const data = dataPart.length;
     b.writeUInt32LE(end + data - body, o);
     b.writeUInt32LE(crc32(dataPart, crc32(b.subarray(body, end))), o + 4);
     parts.push(b.subarray(o, end), dataPart);
