@@ -15,6 +15,14 @@ import { batchSize } from '../../../src/sources/source.ts';
 import { MemoryStateStore } from '../../../src/state/memory-state-store.ts';
 import { startPostgres } from '../../support/postgres.ts';
 import { makeSource, testContext } from './helpers.ts';
+import { join } from 'node:path';
+import { silentLogger } from '../../../src/core/logger.ts';
+import { Metrics } from '../../../src/core/metrics.ts';
+import { FsObjectStore } from '../../../src/lake/fs/fs-object-store.ts';
+import { ErrorSink } from '../../../src/runtime/error-sink.ts';
+import { SourceLoop } from '../../../src/runtime/source-loop.ts';
+import { EmbeddedStreamLog } from '../../../src/stream/embedded/embedded-stream-log.ts';
+import { readAll } from '../../stream/stream-log-conformance.ts';
 
 type Rec = readonly [json: string, key: string, position: string, table: string];
 
@@ -54,6 +62,8 @@ test('records written straight from pgoutput equal the object path byte for byte
     await pg.query(`create table odd ("$d" int primary key, "1" text, x text)`);
     await a.start(null);
     await b.start(null);
+    // A third slot for the runner's own loop (below): created now, so it sees the same WAL.
+    await pg.query(`select pg_create_logical_replication_slot('hydrant_durable', 'pgoutput')`);
     await pg.query(`insert into t values
       (1, -32768, 2147483647, -123456789.125, 'NaN', E'quote " back \\\\ tab \\t nl \\n', 'é中😀', 'ab', true,
        '2026-11-22 01:02:03.456789', '2026-11-22 01:02:03.5+05:30', '2026-11-22', 'Infinity', -0.5, '{"a": 12345678901234567890}', '{"b": [1, 2.50]}',
@@ -83,6 +93,30 @@ test('records written straight from pgoutput equal the object path byte for byte
     assert.ok(fromRecords.encoded >= want - 10, `most changes came as records (${fromRecords.encoded} of ${want})`);
     assert.equal(fromRecords.recs.length, fromObjects.recs.length);
     for (let i = 0; i < want; i++) assert.deepEqual(fromRecords.recs[i], fromObjects.recs[i], `record ${i}`);
+
+    // The same changes through the runner's loop into a one-shard stream log, in small batches:
+    // the log writes each packed batch from the source's buffer (no copy) and the source reuses
+    // a batch's buffer once it is acknowledged. Every record read back must still be intact.
+    const durable = testContext('app');
+    const log = new EmbeddedStreamLog({ dataDir: join(durable.dataDir, 'log'), logger: silentLogger, retentionIntervalMs: 0 });
+    try {
+      await log.ensureStream('changes', { shards: 1 });
+      const c = makeSource(pg, 'postgres', { ...durable.ctx, log, encodedBatches: true }, { slot: 'hydrant_durable', protocol: 2, max_batch_events: 300 });
+      const metrics = new Metrics();
+      const loop = new SourceLoop({ name: 'app', source: c, stream: 'changes', transforms: [], state: durable.ctx.state, log, errors: new ErrorSink(new FsObjectStore(join(durable.dataDir, 'errors')), silentLogger, metrics), logger: silentLogger, metrics, untilCaughtUp: true });
+      try {
+        await loop.run(new AbortController().signal);
+      } finally {
+        await c.close();
+      }
+      const shard = (await log.describeStream('changes')).shards[0]!.shardId;
+      const stored = (await readAll(log, 'changes', shard)).map((r) => [Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString('utf8'), r.partitionKey] as const);
+      assert.equal(stored.length, want);
+      for (let i = 0; i < want; i++) assert.deepEqual(stored[i], [fromObjects.recs[i]![0], fromObjects.recs[i]![1]], `stream record ${i}`);
+    } finally {
+      await log.close();
+      durable.cleanup();
+    }
   } finally {
     await a.close();
     await b.close();
