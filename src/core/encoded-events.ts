@@ -128,11 +128,7 @@ export class EncodedEventsBuilder {
 
   /** Adds one record: its envelope JSON text, partition key, position and table. */
   add(json: string, partitionKey: string, position: string, table: string): void {
-    const max = json.length * 3;
-    this.room(max);
-    // One native write per record: building the text with string concatenation (ropes) and
-    // encoding it once is far cheaper here than writing it byte by byte from JavaScript.
-    this.at += (this.buf as unknown as NativeWrite).utf8Write(json, this.at);
+    this.text(json);
     this.end(partitionKey, position, table);
   }
 

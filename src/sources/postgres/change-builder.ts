@@ -6,7 +6,8 @@
 import { changeHeadJson, type ChangeEvent, type ChangeOp } from '../../core/change-event.ts';
 import type { EncodedEventsBuilder } from '../../core/encoded-events.ts';
 import { valueToJson, type Row, type Timestamp } from '../../core/values.ts';
-import { generatedTupleWriter, partitionKeyAt, TupleRecordWriter, tupleRecordSupported } from './tuple-record.ts';
+import { generatedTupleWriter, partitionKeyAt, TupleRecordWriter } from './tuple-record.ts';
+import { tupleJsonSupported } from './tuple-json.ts';
 import { UNCHANGED, type PgoutputMessage, type TupleData } from './pgoutput-decoder.ts';
 import { fastTuple, keyOf, readTuple, tupleToRow, type RelationState } from './relations.ts';
 import type { Latin1Text } from './column-readers.ts';
@@ -147,7 +148,7 @@ export class ChangeBuilder {
       if (kind !== 0x4b /* K */ && kind !== 0x4f /* O */) return false;
     } else if (kind !== 0x4e /* N */) return false;
     if (!r.captured) return true;
-    if (!tupleRecordSupported(r)) return false;
+    if (!tupleJsonSupported(r)) return false;
     const unchanged = this.#unchanged;
     const op: ChangeOp = tag === 0x44 ? 'delete' : tag === 0x49 ? 'insert' : 'update';
     const position = nextPosition(tx);

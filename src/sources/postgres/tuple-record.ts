@@ -18,7 +18,7 @@ import { CodecError } from '../../core/errors.ts';
 import { quoteKey } from '../../core/values.ts';
 import { fastMicros, type Latin1Text } from './column-readers.ts';
 import type { RelationState } from './relations.ts';
-import { columnJsonFor, tupleJsonSupported, type ColumnJson } from './tuple-json.ts';
+import { columnJsonFor, type ColumnJson } from './tuple-json.ts';
 import { parseBool, parseInt32, parseInt64, parseNumeric, parseString, parseTimestamp, parseTimestamptz, type TextParser } from './type-parsers.ts';
 
 /** Writes the value JSON of one text-format column value (bytes `s..e` of `b`) at `out.at`. */
@@ -199,9 +199,6 @@ function relationRecord(rel: RelationState): RelationRecord {
   }
   return r;
 }
-
-/** True when {@link TupleRecordWriter} can write this relation's rows (same rule as the text writer). */
-export const tupleRecordSupported = tupleJsonSupported;
 
 /** Where each column's value lies in the scanned tuple: kind byte ('t', 'n', 'u') and bounds. */
 let kinds = new Uint8Array(64);

@@ -209,21 +209,26 @@ function writeHeaders(b: Buffer, o: number, records: BatchView, from: number, to
   let p = headers;
   let data = 0;
   for (let i = from; i < to; i++) {
-    const keyBytes = writeKey(b, p + RECORD_HEADER_BYTES, records.key(i));
     const len = records.dataLength(i);
-    // Direct byte stores: Buffer's write methods check their arguments, which costs more
-    // than the stores for these few fields, once per record.
-    b[p] = len;
-    b[p + 1] = len >>> 8;
-    b[p + 2] = len >>> 16;
-    b[p + 3] = len >>> 24;
-    b[p + 4] = keyBytes;
-    b[p + 5] = keyBytes >>> 8;
-    p += RECORD_HEADER_BYTES + keyBytes;
+    p = writeRecordHeader(b, p, records.key(i), len);
     data += len;
   }
   writeFixed(b, body, first, arrival, to - from, p - headers);
   return { end: p, data };
+}
+
+/** Writes one record header (data length, key length, key) at `p`; returns the offset after it. */
+function writeRecordHeader(b: Buffer, p: number, key: string, len: number): number {
+  const keyBytes = writeKey(b, p + RECORD_HEADER_BYTES, key);
+  // Direct byte stores: Buffer's write methods check their arguments, which costs more
+  // than the stores for these few fields, once per record.
+  b[p] = len;
+  b[p + 1] = len >>> 8;
+  b[p + 2] = len >>> 16;
+  b[p + 3] = len >>> 24;
+  b[p + 4] = keyBytes;
+  b[p + 5] = keyBytes >>> 8;
+  return p + RECORD_HEADER_BYTES + keyBytes;
 }
 
 /** The fixed part of a block body: first sequence, arrival, record count, header bytes. */
@@ -245,17 +250,9 @@ function writeWholeHeaders(b: Buffer, o: number, keys: readonly string[], ends: 
   let p = headers;
   let prev = from === 0 ? 0 : (ends[from - 1] as number);
   for (let i = from; i < to; i++) {
-    const keyBytes = writeKey(b, p + RECORD_HEADER_BYTES, keys[i] as string);
     const end = ends[i] as number;
-    const len = end - prev;
+    p = writeRecordHeader(b, p, keys[i] as string, end - prev);
     prev = end;
-    b[p] = len;
-    b[p + 1] = len >>> 8;
-    b[p + 2] = len >>> 16;
-    b[p + 3] = len >>> 24;
-    b[p + 4] = keyBytes;
-    b[p + 5] = keyBytes >>> 8;
-    p += RECORD_HEADER_BYTES + keyBytes;
   }
   writeFixed(b, body, first, arrival, to - from, p - headers);
   return p;

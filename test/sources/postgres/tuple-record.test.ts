@@ -13,17 +13,8 @@ import type { RelationState } from '../../../src/sources/postgres/relations.ts';
 import { columnWriterFor, generatedTupleWriter, partitionKeyAt, TupleRecordWriter } from '../../../src/sources/postgres/tuple-record.ts';
 import { columnJsonFor } from '../../../src/sources/postgres/tuple-json.ts';
 import * as tp from '../../../src/sources/postgres/type-parsers.ts';
+import { prng } from '../../support/prng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Gen = (r: () => number) => string;
 /** A timestamp text of the common shape, 1700-2250, with 0-6 fraction digits. */
@@ -69,7 +60,7 @@ function tuple(values: ReadonlyArray<string | null | undefined>): Buffer {
 test('the generated tuple writer writes what the general one writes (keys, rows, unchanged lists, all modes)', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
   console.log(`seed ${seed} (rerun with SEED=${seed})`);
-  const r = rng(seed);
+  const r = prng(seed);
   let compared = 0;
   for (let round = 0; round < 60; round++) {
     const n = 1 + Math.floor(r() * 9);
@@ -114,7 +105,7 @@ test('the generated tuple writer writes what the general one writes (keys, rows,
 test('every column writer writes exactly its column JSON writer\'s text (the value path the object path shares)', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
   console.log(`seed ${seed} (rerun with SEED=${seed})`);
-  const r = rng(seed);
+  const r = prng(seed);
   const text = new Latin1Text();
   for (const t of TYPES) {
     const read = columnReader({ parse: t.parse, sourceType: t.sourceType } as never);

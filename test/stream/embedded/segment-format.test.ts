@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { BLOCK_FIXED_BYTES, BLOCK_HEADER_BYTES, checkBlock, encodeBatch, encodeBatchParts, PackedView } from '../../../src/stream/embedded/block-format.ts';
 import { SlabPool } from '../../../src/stream/embedded/slab-pool.ts';
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_VERSION } from '../../../src/stream/embedded/segment-format.ts';
+import { prng } from '../../support/prng.ts';
 
 /**
  * The block layout spelled out independently of encodeBatch:
@@ -30,17 +31,6 @@ function referenceBlock(first: number, arrival: number, records: ReadonlyArray<{
   return Buffer.concat([head, body]);
 }
 
-/** Small seeded PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ASCII, 2- and 3-byte UTF-8, a surrogate pair (4 bytes) and lone surrogates (written as U+FFFD).
 const UNITS = ['a', 'Z', '0', '-', '\x7f', '\x00', 'é', 'ß', '€', '中', '😀', '\ud800', '\udfff'];
@@ -48,7 +38,7 @@ const UNITS = ['a', 'Z', '0', '-', '\x7f', '\x00', 'é', 'ß', '€', '中', '�
 test('encodeBatch writes the documented block bytes for ASCII and non-ASCII keys, split at the block bound', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
   console.log(`seed ${seed} (rerun with SEED=${seed})`);
-  const rand = rng(seed);
+  const rand = prng(seed);
   for (let round = 0; round < 200; round++) {
     const records = Array.from({ length: 1 + Math.floor(rand() * 20) }, () => {
       const len = 1 + Math.floor(rand() * 40);
@@ -135,7 +125,7 @@ test('segment header carries the format version; another version is reported, no
 test('encodeBatchParts (block headers apart, data where it lies) writes exactly the bytes encodeBatch writes', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
   console.log(`seed ${seed} (rerun with SEED=${seed})`);
-  const rand = rng(seed);
+  const rand = prng(seed);
   const pool = new SlabPool();
   for (let round = 0; round < 200; round++) {
     const n = Math.floor(rand() * 40);
